@@ -1,0 +1,11 @@
+"""asp_lab: attentive statistics pooling, step by step.
+
+The library under the asp_lab book. ``asp_lab.pooling`` holds the three steps of ASP
+(scores, weights, weighted moments) and the pooling layers built from them.
+"""
+
+from . import pooling
+from .pooling import AttentiveStatisticsPooling, StatisticsPooling
+
+__version__ = "0.1.0"
+__all__ = ["pooling", "AttentiveStatisticsPooling", "StatisticsPooling", "__version__"]

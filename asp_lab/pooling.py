@@ -1,0 +1,335 @@
+"""Attentive statistics pooling (ASP), one step per function, and the pooling layers built
+from them.
+
+Frame features ``h`` are ``(B, C, T)`` tensors, channels first as ``Conv1d`` makes them:
+``B`` utterances, ``C`` channels, ``T`` frames. ``lengths`` is an optional ``(B,)`` integer
+tensor of valid frame counts; frames at and after ``lengths[b]`` are padding and change
+nothing.
+
+The three steps (Okabe et al., 2018, arXiv:1803.10963; channel-wise scores as in
+ECAPA-TDNN, Desplanques et al., 2020, arXiv:2005.07143):
+
+1. ``attention_scores``:   e_t = v^T f(W h_t + b) + k
+2. ``attention_weights``:  alpha_t = exp(e_t) / sum_tau exp(e_tau), padding masked
+3. ``weighted_moments``:   mu = sum_t alpha_t h_t,  sigma = sqrt(sum_t alpha_t (h_t - mu)^2)
+
+Statistics pooling (Snyder et al., 2018) is step 3 with uniform weights 1/T.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "attention_scores",
+    "attention_weights",
+    "weighted_moments",
+    "uniform_weights",
+    "StatisticsPooling",
+    "AttentiveStatisticsPooling",
+]
+
+#: Floor on the variance before the square root. It keeps the gradient of sigma finite
+#: when a channel is constant (d sqrt(x)/dx is infinite at 0; see pytorch issue #4320).
+#: The moments are accumulated in at least float32, where 1e-12 is representable.
+VAR_FLOOR = 1e-12
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_frames(h: torch.Tensor, name: str = "h") -> None:
+    if not isinstance(h, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, T), got {type(h).__name__}")
+    if h.dim() != 3:
+        raise ValueError(
+            f"{name} must have 3 dimensions (B, C, T) = (batch, channels, frames), "
+            f"got shape {tuple(h.shape)}"
+        )
+    if not h.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got dtype {h.dtype}")
+    if h.shape[-1] < 1:
+        raise ValueError(f"{name} has no frames: shape {tuple(h.shape)} has T=0")
+    bad = ~torch.isfinite(h)
+    if bad.any():
+        b, c, t = (int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"{name} contains NaN or inf ({int(bad.sum())} values; first at "
+            f"batch {b}, channel {c}, frame {t}: {h[b, c, t].item()})"
+        )
+
+
+def _check_lengths(
+    lengths: torch.Tensor | Sequence[int] | None, batch: int, frames: int, device: torch.device
+) -> torch.Tensor | None:
+    """``lengths`` as a ``(B,)`` int64 tensor on ``device``; raise naming any bad entry."""
+    if lengths is None:
+        return None
+    lengths = torch.as_tensor(lengths, device=device)
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise ValueError(f"lengths must hold integer frame counts, got dtype {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(
+            f"lengths must have shape (B,) = ({batch},), one frame count per row, "
+            f"got shape {tuple(lengths.shape)}"
+        )
+    for i, n in enumerate(lengths.tolist()):
+        if n < 1:
+            raise ValueError(f"lengths[{i}]={n}: every row needs at least one valid frame")
+        if n > frames:
+            raise ValueError(f"lengths[{i}]={n} exceeds T={frames} frames")
+    return lengths.long()
+
+
+def _valid_frames(lengths: torch.Tensor, frames: int) -> torch.Tensor:
+    """(B, T) boolean mask, True where frame t < lengths[b]."""
+    return torch.arange(frames, device=lengths.device)[None, :] < lengths[:, None]
+
+
+# ------------------------------------------------------------------------ the three steps
+
+
+def attention_scores(
+    h: torch.Tensor,
+    W: torch.Tensor,
+    b: torch.Tensor,
+    v: torch.Tensor,
+    k: torch.Tensor | float = 0.0,
+    f: Callable[[torch.Tensor], torch.Tensor] = torch.relu,
+    context: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Step 1, the scores: ``e_t = v^T f(W h_t + b) + k``.
+
+    Args:
+        h: ``(B, C, T)`` frame features.
+        W: ``(A, C)`` projection to ``A`` attention channels; b: ``(A,)`` its bias.
+        v: ``(A,)`` for one score per frame (Okabe et al. 2018: ``e`` is ``(B, T)``), or
+           ``(C_out, A)`` for one score per frame and channel (ECAPA-TDNN: ``(B, C_out, T)``).
+        k: scalar, or ``(C_out,)`` with a ``(C_out, A)`` ``v``. It shifts every score of a
+           row by the same amount, so the softmax of step 2 cancels it.
+        f: the non-linearity (ReLU in Okabe et al.; ECAPA uses ReLU, batch norm, tanh).
+        context: optional ``(B, A)`` term added to ``W h_t + b`` at every frame: global
+           context ``W_mu mu + W_sigma sigma``, computed once per utterance.
+
+    Returns:
+        e: ``(B, T)`` if ``v`` is 1-D, else ``(B, C_out, T)``.
+    """
+    _check_frames(h)
+    C = h.shape[1]
+    if W.dim() != 2 or W.shape[1] != C:
+        raise ValueError(f"W must have shape (A, C) with C={C} channels of h, got {tuple(W.shape)}")
+    A = W.shape[0]
+    if b.shape != (A,):
+        raise ValueError(f"b must have shape (A,) = ({A},), got {tuple(b.shape)}")
+    if v.dim() not in (1, 2) or v.shape[-1] != A:
+        raise ValueError(f"v must have shape (A,) or (C_out, A) with A={A}, got {tuple(v.shape)}")
+    z = torch.matmul(W, h) + b[:, None]  # (B, A, T): W h_t + b for every frame t
+    if context is not None:
+        if context.shape != (h.shape[0], A):
+            raise ValueError(
+                f"context must have shape (B, A) = ({h.shape[0]}, {A}), got {tuple(context.shape)}"
+            )
+        z = z + context[:, :, None].to(z.dtype)  # broadcast over time, no (B, 3C, T) tensor
+    e = torch.matmul(v, f(z))  # (B, T) when v is (A,); (B, C_out, T) when v is (C_out, A)
+    k = torch.as_tensor(k, dtype=e.dtype, device=e.device)
+    return e + (k[:, None] if k.dim() == 1 else k)
+
+
+def attention_weights(
+    e: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None = None
+) -> torch.Tensor:
+    """Step 2, the weights: a softmax of the scores over time, ``alpha_t = exp(e_t) / sum exp(e)``.
+
+    Padded frames (``t >= lengths[b]``) get a score of ``-inf`` before the softmax, so their
+    weight is exactly 0 and the valid frames' weights sum to 1. The softmax subtracts each
+    row's largest score first, so scores of any size are safe; it runs in float32 at least.
+
+    Args:
+        e: ``(B, T)`` scores, or ``(B, C, T)`` (one per frame and channel).
+        lengths: optional ``(B,)`` valid frame counts, each in ``1..T``.
+
+    Returns:
+        alpha: the same shape and dtype as ``e``; sums to 1 over time.
+    """
+    if not isinstance(e, torch.Tensor) or e.dim() not in (2, 3):
+        shape = tuple(e.shape) if isinstance(e, torch.Tensor) else type(e).__name__
+        raise ValueError(f"e must have shape (B, T) or (B, C, T), got {shape}")
+    if torch.isnan(e).any():
+        raise ValueError("e contains NaN scores")
+    B, T = e.shape[0], e.shape[-1]
+    lengths = _check_lengths(lengths, B, T, e.device)
+    dtype = e.dtype
+    e = e.to(torch.promote_types(dtype, torch.float32))
+    if (e == float("inf")).any():
+        raise ValueError("e contains +inf scores; the softmax of such a row is undefined")
+    if lengths is not None:
+        valid = _valid_frames(lengths, T)
+        e = e.masked_fill(~(valid if e.dim() == 2 else valid[:, None, :]), float("-inf"))
+    empty = (e == float("-inf")).all(dim=-1)
+    if empty.any():
+        row = tuple(int(i) for i in empty.nonzero()[0])
+        raise ValueError(f"row {row} of e has no valid frame: every score is -inf or padding")
+    return torch.softmax(e, dim=-1).to(dtype)
+
+
+def uniform_weights(
+    batch: int, frames: int, lengths: torch.Tensor | Sequence[int] | None = None, device=None
+) -> torch.Tensor:
+    """``(B, T)`` weights ``1 / lengths[b]`` on the valid frames and 0 on padding."""
+    return attention_weights(torch.zeros(batch, frames, device=device), lengths)
+
+
+def weighted_moments(h: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step 3, the weighted mean and standard deviation over time.
+
+    ``mu = sum_t alpha_t h_t`` and ``sigma = sqrt(sum_t alpha_t (h_t - mu)^2)``: two passes
+    over the frames, the second on deviations from the mean. The one-pass shortcut
+    ``sqrt(sum alpha h^2 - mu^2)`` subtracts two large, nearly equal numbers when the mean
+    is large against the spread, and loses the spread to rounding (chapter 4).
+
+    The sums run in at least float32 (float16 and bfloat16 inputs are upcast, the results
+    cast back), and the variance is floored at ``VAR_FLOOR`` so the gradient of sigma stays
+    finite where a channel is constant.
+
+    Args:
+        h: ``(B, C, T)`` frame features.
+        alpha: ``(B, T)`` one weight per frame, or ``(B, C, T)`` one per frame and channel;
+            non-negative and summing to 1 over time (as ``attention_weights`` returns).
+
+    Returns:
+        mu, sigma: ``(B, C)`` each, in ``h``'s dtype.
+    """
+    _check_frames(h)
+    B, C, T = h.shape
+    if not isinstance(alpha, torch.Tensor) or alpha.dim() not in (2, 3):
+        shape = tuple(alpha.shape) if isinstance(alpha, torch.Tensor) else type(alpha).__name__
+        raise ValueError(f"alpha must have shape (B, T) or (B, C, T), got {shape}")
+    expected = (B, T) if alpha.dim() == 2 else (B, C, T)
+    if tuple(alpha.shape) != expected:
+        raise ValueError(
+            f"alpha of shape {tuple(alpha.shape)} does not match h of shape {(B, C, T)}: "
+            f"expected {expected}"
+        )
+    acc = torch.promote_types(h.dtype, torch.float32)
+    x = h.to(acc)
+    a = alpha.to(acc)
+    if a.dim() == 2:
+        a = a[:, None, :]  # one weight per frame, shared by every channel
+    mu = (a * x).sum(dim=-1)  # (B, C)
+    var = (a * (x - mu[:, :, None]).square()).sum(dim=-1)  # (B, C), second pass
+    sigma = var.clamp(min=VAR_FLOOR).sqrt()
+    return mu.to(h.dtype), sigma.to(h.dtype)
+
+
+# ------------------------------------------------------------------------------ modules
+
+
+class StatisticsPooling(nn.Module):
+    """Mean and standard deviation over the valid frames (Snyder et al., 2018).
+
+    ``h: (B, C, T)`` -> ``(B, 2C)``: ``[mu, sigma]``, with the population standard deviation
+    (divide by the number of frames), so that it equals ASP with uniform weights exactly.
+    """
+
+    def forward(
+        self, h: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None = None
+    ) -> torch.Tensor:
+        _check_frames(h)
+        alpha = uniform_weights(h.shape[0], h.shape[-1], lengths, device=h.device)
+        mu, sigma = weighted_moments(h, alpha)
+        return torch.cat([mu, sigma], dim=1)
+
+
+class AttentiveStatisticsPooling(nn.Module):
+    """Attentive statistics pooling: weighted mean and standard deviation over time.
+
+    ``h: (B, C, T)`` -> ``(B, 2C)``: ``[mu, sigma]`` under attention weights alpha.
+
+    Args:
+        channels: ``C``, the channels of the frame features.
+        attention_channels: ``A``, the hidden size of the scoring network (``W: (A, C)``).
+        mode: ``"scalar"``, one weight per frame, shared by all channels (Okabe et al.,
+            2018); or ``"channel"``, one weight per frame and channel (ECAPA-TDNN, and the
+            code of the post this book starts from).
+        global_context: join each frame with the utterance's unweighted mean and standard
+            deviation before scoring (ECAPA-TDNN). Computed as ``W_h h_t + (W_mu mu +
+            W_sigma sigma)``, the second term once per utterance and broadcast over time,
+            which equals ``W [h_t; mu; sigma]`` without building a ``(B, 3C, T)`` tensor.
+        batch_norm: apply ``BatchNorm1d(A)`` after the ReLU, as the post's prose (and
+            Okabe et al.) describe; the post's code has none.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        attention_channels: int = 128,
+        mode: str = "scalar",
+        global_context: bool = False,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if mode not in ("scalar", "channel"):
+            raise ValueError(f'mode must be "scalar" or "channel", got {mode!r}')
+        if channels < 1 or attention_channels < 1:
+            raise ValueError(
+                f"channels and attention_channels must be positive, "
+                f"got {channels} and {attention_channels}"
+            )
+        self.channels, self.attention_channels = channels, attention_channels
+        self.mode, self.global_context = mode, global_context
+        C, A = channels, attention_channels
+        out = 1 if mode == "scalar" else C
+        # Initialised like nn.Conv1d / nn.Linear: uniform in +-1/sqrt(fan_in).
+        self.W = nn.Parameter(_uniform((A, C), C))
+        self.b = nn.Parameter(_uniform((A,), C))
+        self.W_context = nn.Parameter(_uniform((A, 2 * C), 3 * C)) if global_context else None
+        self.norm = nn.BatchNorm1d(A) if batch_norm else None
+        self.v = nn.Parameter(_uniform((A,) if mode == "scalar" else (out, A), A))
+        self.k = nn.Parameter(_uniform(() if mode == "scalar" else (out,), A))
+
+    def f(self, z: torch.Tensor) -> torch.Tensor:
+        """The non-linearity between the two affine maps: ReLU, then batch norm if enabled."""
+        z = torch.relu(z)
+        return self.norm(z) if self.norm is not None else z
+
+    def forward(
+        self,
+        h: torch.Tensor,
+        lengths: torch.Tensor | Sequence[int] | None = None,
+        return_attention: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``h: (B, C, T)`` -> pooled ``(B, 2C)``, and with ``return_attention`` also alpha:
+        ``(B, T)`` in scalar mode, ``(B, C, T)`` in channel mode (0 on padding)."""
+        _check_frames(h)
+        if h.shape[1] != self.channels:
+            raise ValueError(
+                f"h has {h.shape[1]} channels but this pooling was built for "
+                f"channels={self.channels}: shape {tuple(h.shape)}"
+            )
+        context = None
+        if self.W_context is not None:
+            mu, sigma = weighted_moments(
+                h, uniform_weights(h.shape[0], h.shape[-1], lengths, device=h.device)
+            )
+            context = torch.cat([mu, sigma], dim=1).to(self.W_context.dtype) @ self.W_context.T
+        e = attention_scores(h, self.W, self.b, self.v, self.k, f=self.f, context=context)
+        alpha = attention_weights(e, lengths)
+        mu, sigma = weighted_moments(h, alpha)
+        pooled = torch.cat([mu, sigma], dim=1)
+        return (pooled, alpha.to(h.dtype)) if return_attention else pooled
+
+    def extra_repr(self) -> str:
+        return (
+            f"channels={self.channels}, attention_channels={self.attention_channels}, "
+            f"mode={self.mode!r}, global_context={self.global_context}, "
+            f"batch_norm={self.norm is not None}"
+        )
+
+
+def _uniform(shape: tuple[int, ...], fan_in: int) -> torch.Tensor:
+    bound = 1.0 / math.sqrt(fan_in)
+    return torch.empty(shape).uniform_(-bound, bound)
