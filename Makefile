@@ -4,9 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PLOTLY_JS := book/_static/plotly.min.js
+MATHJAX   := book/_static/mathjax/tex-mml-chtml.js
+ASSETS    := $(PLOTLY_JS) $(MATHJAX)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: help install book test lab sync models clean browser
+.PHONY: help install assets book test lab sync models clean browser
 
 help:
 	@echo "make book    build the book into _build/html (executes every notebook, cached)"
@@ -28,7 +30,16 @@ $(PLOTLY_JS): $(STAMP)
 	@mkdir -p $(@D)
 	cp "$$($(BIN)/python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
 
-book: $(STAMP) $(PLOTLY_JS)
+# MathJax 3 ships inside the django-static-mathjax wheel (no Django needed): served from the
+# site itself, the maths renders offline and without a CDN. Its other bundles are left out.
+$(MATHJAX): $(STAMP)
+	rm -rf $(@D) && mkdir -p $(@D)
+	src="$$($(BIN)/python -c 'import mathjax, pathlib; print(pathlib.Path(mathjax.__file__).parent / "static" / "mathjax" / "es5")')" && \
+	  cp "$$src/tex-mml-chtml.js" $(@D)/ && cp -r "$$src/input" "$$src/output" "$$src/ui" "$$src/a11y" "$$src/adaptors" "$$src/sre" $(@D)/
+
+assets: $(ASSETS)
+
+book: $(STAMP) $(ASSETS)
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 
 # Headless Chromium for the browser tests, from Debian's packages, when we may install it.
@@ -39,7 +50,7 @@ browser:
 	      || echo "could not install chromium; browser tests will fail under CI=true and be skipped otherwise"; \
 	    else echo "chromium/chromedriver not found: install them (Debian: apt-get install chromium chromium-driver) to run the browser tests"; fi; }
 
-test: $(STAMP) $(PLOTLY_JS) browser
+test: $(STAMP) $(ASSETS) browser
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/python -m pytest
 
 lab: $(STAMP)
@@ -49,5 +60,10 @@ lab: $(STAMP)
 sync: $(STAMP)
 	$(BIN)/jupytext --to ipynb $(NOTEBOOKS)
 
+# Train, evaluate and export every shipped model into asp_lab/checkpoints/ (with results.json);
+# about 40 minutes on two CPU cores. KEEP=1 keeps models already exported there.
+models: $(STAMP)
+	$(BIN)/python -m asp_lab.train --all --device cpu --out asp_lab/checkpoints $(if $(KEEP),--keep-existing)
+
 clean:
-	rm -rf _build .pytest_cache .hypothesis tests/artifacts $(PLOTLY_JS)
+	rm -rf _build .pytest_cache .hypothesis tests/artifacts $(PLOTLY_JS) $(dir $(MATHJAX))
