@@ -158,17 +158,17 @@ def attention_weights(
     if not isinstance(e, torch.Tensor) or e.dim() not in (2, 3):
         shape = tuple(e.shape) if isinstance(e, torch.Tensor) else type(e).__name__
         raise ValueError(f"e must have shape (B, T) or (B, C, T), got {shape}")
-    if torch.isnan(e).any():
-        raise ValueError("e contains NaN scores")
     B, T = e.shape[0], e.shape[-1]
     lengths = _check_lengths(lengths, B, T, e.device)
     dtype = e.dtype
     e = e.to(torch.promote_types(dtype, torch.float32))
-    if (e == float("inf")).any():
-        raise ValueError("e contains +inf scores; the softmax of such a row is undefined")
-    if lengths is not None:
+    if lengths is not None:  # first, so that whatever scores padding got, they are ignored
         valid = _valid_frames(lengths, T)
         e = e.masked_fill(~(valid if e.dim() == 2 else valid[:, None, :]), float("-inf"))
+    if torch.isnan(e).any():
+        raise ValueError("e contains NaN scores on valid frames")
+    if (e == float("inf")).any():
+        raise ValueError("e contains +inf scores; the softmax of such a row is undefined")
     empty = (e == float("-inf")).all(dim=-1)
     if empty.any():
         row = tuple(int(i) for i in empty.nonzero()[0])
@@ -193,12 +193,16 @@ def weighted_moments(h: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor
 
     The sums run in at least float32 (float16 and bfloat16 inputs are upcast, the results
     cast back), and the variance is floored at ``VAR_FLOOR`` so the gradient of sigma stays
-    finite where a channel is constant.
+    finite where a channel is constant. The weights are divided by their sum (in float32):
+    weights rounded to float16 or bfloat16 no longer sum to exactly one, and an error
+    ``delta`` in that sum would shift mu by ``delta * mu`` and add ``(delta * mu)^2`` to the
+    variance (chapter 4).
 
     Args:
         h: ``(B, C, T)`` frame features.
         alpha: ``(B, T)`` one weight per frame, or ``(B, C, T)`` one per frame and channel;
-            non-negative and summing to 1 over time (as ``attention_weights`` returns).
+            non-negative, summing to 1 over time up to rounding (as ``attention_weights``
+            returns).
 
     Returns:
         mu, sigma: ``(B, C)`` each, in ``h``'s dtype.
@@ -219,6 +223,13 @@ def weighted_moments(h: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor
     a = alpha.to(acc)
     if a.dim() == 2:
         a = a[:, None, :]  # one weight per frame, shared by every channel
+    if (a < 0).any():
+        raise ValueError("alpha has negative weights; weights must be non-negative")
+    total = a.sum(dim=-1, keepdim=True)
+    if (total <= 0).any():
+        raise ValueError("alpha has a row whose weights sum to 0; it weights no frame")
+    a = a / total  # sums to one in float32, even if alpha was rounded to half precision
+    x = x.masked_fill(a == 0, 0.0)  # a frame of weight 0 adds nothing, whatever its value
     mu = (a * x).sum(dim=-1)  # (B, C)
     var = (a * (x - mu[:, :, None]).square()).sum(dim=-1)  # (B, C), second pass
     sigma = var.clamp(min=VAR_FLOOR).sqrt()
@@ -317,7 +328,8 @@ class AttentiveStatisticsPooling(nn.Module):
             )
             context = torch.cat([mu, sigma], dim=1).to(self.W_context.dtype) @ self.W_context.T
         e = attention_scores(h, self.W, self.b, self.v, self.k, f=self.f, context=context)
-        alpha = attention_weights(e, lengths)
+        # The weights stay in float32 (or float64) up to the moments, even for half inputs.
+        alpha = attention_weights(e.to(torch.promote_types(e.dtype, torch.float32)), lengths)
         mu, sigma = weighted_moments(h, alpha)
         pooled = torch.cat([mu, sigma], dim=1)
         return (pooled, alpha.to(h.dtype)) if return_attention else pooled
