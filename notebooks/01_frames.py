@@ -413,7 +413,9 @@ plt.show()
 # network learn a weight $\alpha_t$ for every frame instead, and replaces $1/T$ by it in
 # both $\mu$ and $\sigma$. [Chapter 2](02_asp_step_by_step.ipynb) builds it step by step.
 #
-# *Data:* speech from LibriSpeech {cite:p}`panayotov2015librispeech`, CC BY 4.0.
+# *Data:* speech from LibriSpeech {cite:p}`panayotov2015librispeech`, CC BY 4.0. The
+# book's noise recordings, from Speech Commands {cite:p}`warden2018speechcommands` (CC BY
+# 4.0), appear in later chapters, not in this one.
 
 # %% [markdown]
 # ## Exercises
