@@ -8,10 +8,11 @@ MATHJAX   := book/_static/mathjax/tex-mml-chtml.js
 ASSETS    := $(PLOTLY_JS) $(MATHJAX)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: help install assets book test lab sync models clean browser
+.PHONY: help install assets book publish social-card test lab sync models clean browser
 
 help:
 	@echo "make book    build the book into _build/html (executes every notebook, cached)"
+	@echo "make publish build, then push _build/html to the gh-pages branch (GitHub Pages)"
 	@echo "make test    run the whole test suite (builds the book if needed)"
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make sync    regenerate each notebooks/*.ipynb from its .py, without outputs"
@@ -42,6 +43,15 @@ assets: $(ASSETS)
 book: $(STAMP) $(ASSETS)
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 
+# Publish _build/html by hand to the gh-pages branch (the workflow in .github/workflows/book.yml
+# does this on every push to main): -n adds .nojekyll (the site has _static/), -f force-pushes.
+publish: book
+	$(BIN)/ghp-import -n -p -f _build/html
+
+# The picture a shared link to the site shows (og:image), drawn from chapter 2's utterance.
+social-card: $(STAMP)
+	$(BIN)/python book/social_card.py
+
 # Headless Chromium for the browser tests, from Debian's packages, when we may install it.
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
@@ -61,9 +71,11 @@ sync: $(STAMP)
 	$(BIN)/jupytext --to ipynb $(NOTEBOOKS)
 
 # Train, evaluate and export every shipped model into asp_lab/checkpoints/ (with results.json);
-# about 40 minutes on two CPU cores. KEEP=1 keeps models already exported there.
+# about 40 minutes on two CPU cores. KEEP=1 keeps models already exported there; THREADS=1
+# (what the shipped ones used) is faster than 2 threads on a machine that others share.
 models: $(STAMP)
-	$(BIN)/python -m asp_lab.train --all --device cpu --out asp_lab/checkpoints $(if $(KEEP),--keep-existing)
+	$(BIN)/python -m asp_lab.train --all --device cpu --out asp_lab/checkpoints \
+	  $(if $(KEEP),--keep-existing) $(if $(THREADS),--threads $(THREADS))
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis tests/artifacts $(PLOTLY_JS) $(dir $(MATHJAX))

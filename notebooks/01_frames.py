@@ -83,7 +83,7 @@ glue("n_samples", x.size, display=False)
 # {glue:text}`n_samples:,` samples at {glue:text}`sample_rate:,` Hz. Here is the
 # waveform, and a player to listen to it.
 
-# %%
+# %% mystnb={"image": {"alt": "Waveform of one LibriSpeech utterance: amplitude against time in seconds, bursts of speech separated by quiet pauses."}}
 fig, ax = plt.subplots(figsize=(9, 2.8))
 viz.waveform(ax, x, sample_rate, title=f"Waveform of {utt.name}")
 ax.set_ylim(-1, 1)
@@ -129,7 +129,7 @@ glue("T", T, display=False)
 glue("frames_per_second", round(1 / features.HOP_SECONDS), display=False)
 glue("log_floor", float(log_floor), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Log-mel spectrogram of the utterance: mel band against time in seconds, colour showing log mel power, bright during speech and dark in pauses."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 viz.spectrogram(ax, S, features.HOP_SECONDS,
                 title=f"Log-mel spectrogram of {utt.name}")
@@ -173,7 +173,7 @@ print("first 5 channels of the loudest h_t:", np.round(S[:5, loud_t], 2))
 glue("loud_time", float(times[loud_t]), display=False)
 glue("quiet_time", float(times[quiet_t]), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Two frames as vectors h_t: log mel power against mel band for the loudest frame (blue circles) and the quietest frame (orange squares)."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 bands = np.arange(C)
 ax.plot(bands, S[:, loud_t], "o-", color="tab:blue", ms=3,
@@ -240,7 +240,7 @@ glue("bessel_ratio", float(np.sqrt(T / (T - 1))), display=False)
 # chapter shows why: statistics pooling is attentive statistics pooling with every
 # weight equal to $1/T$.
 
-# %%
+# %% mystnb={"image": {"alt": "Statistics pooling: two panels, the mean mu_c (left, blue) and the standard deviation sigma_c (right, orange) of each mel band over time."}}
 fig, (ax_mu, ax_sigma) = plt.subplots(1, 2, figsize=(9, 3.5))
 ax_mu.plot(bands, mu_np, "o-", color="tab:blue", ms=3)
 ax_mu.set_title(r"Mean $\mu_c$ per mel band")
@@ -307,7 +307,7 @@ glue("n_pad", T - T2, display=False)
 glue("pad_percent", 100 * (T - T2) / T, display=False)
 glue("s2_max", float(S2.max()), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Spectrogram of the shorter utterance as row 1 of a batch: its frames, then a dashed line after which the padding frames are all zero."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 viz.spectrogram(ax, batch[1].numpy(), features.HOP_SECONDS,
                 title=f"Row 1 of the batch: {utt2.name}, zero-padded")
@@ -381,7 +381,7 @@ glue("n_quiet", int(quiet.sum()), display=False)
 glue("quiet_percent", 100 * float(quiet.mean()), display=False)
 glue("mu_shift", float(shift), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Frame energy in dB against time in seconds, with a dashed threshold line and the quiet frames below it shaded orange."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 low = energy_db.min() - 15  # room for the legend below the curve
 ax.fill_between(times, low, 3, where=quiet, step="mid", alpha=0.3,

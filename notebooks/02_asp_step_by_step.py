@@ -68,7 +68,7 @@ print("h:", tuple(h.shape), h.dtype, f"({T} frames, {T * features.HOP_SECONDS:.2
 glue("T", T, display=False)
 glue("duration", T * features.HOP_SECONDS, display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Log-mel frames h of the chapter's test-other utterance: mel band against time in seconds, colour showing log mel power."}}
 fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
 viz.spectrogram(ax, S, title=f"Log-mel frames h of {UTTERANCE} (test-other, speaker {utterance.speaker})")
 plt.show()
@@ -123,7 +123,7 @@ glue("threshold", float(threshold), display=False)
 glue("frac_zero", float((e == 0).float().mean()), display=False)
 glue("e_max", float(e.max()), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Step 1: the spectrogram on top and, below on the same time axis, the loudness-attention score e_t, high in loud frames and flat in pauses."}}
 fig, ax_frames, ax_e = viz.frames_and_curve(S)
 ax_frames.set_title(r"Step 1: scores $e_t = v\,\mathrm{ReLU}(\mathrm{mean}_c\, h_{t,c} - \mathrm{threshold}) + k$ (loudness attention)")
 ax_e.plot(times, e[0], color="tab:blue", linewidth=1)
@@ -154,7 +154,7 @@ glue("corr_random", corr, display=False)
 glue("e_random_spread", float(e_random.max() - e_random.min()), display=False)
 glue("e_spread", float(e.max() - e.min()), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Step 1 with a random untrained layer: the spectrogram on top and, below, its scores e_t (orange) against time."}}
 fig, ax_frames, ax_e = viz.frames_and_curve(S)
 ax_frames.set_title(r"Step 1 with random $W, b, v, k$ ($A = 128$): scores $e_t$ of an untrained layer")
 ax_e.plot(times, e_random[0], color="tab:orange", linewidth=1)
@@ -194,7 +194,7 @@ glue("n_eff", widgets.effective_frames(alpha[0]), display=False)
 glue("n_eff_random", widgets.effective_frames(pooling.attention_weights(e_random)[0]), display=False)
 glue("max_over_uniform", float(alpha.max() * T), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Step 2: the spectrogram on top and, below, the weights alpha_t (blue) against the dotted uniform share 1/T; loud frames get more than 1/T."}}
 fig, ax_frames, ax_a = viz.frames_and_curve(S)
 ax_frames.set_title(r"Step 2: weights $\alpha_t = \mathrm{softmax}_t(e)$ of the loudness attention")
 ax_a.plot(times, alpha[0], color="tab:blue", linewidth=1, label=r"$\alpha_t$")
@@ -278,7 +278,7 @@ glue("diff_uniform_big", float((alpha_big - 1 / T).abs().max()), display=False)
 for tau in shown:
     glue(f"n_eff_tau_{tau:g}".replace(".", "p"), widgets.effective_frames(alpha_tau[tau][0]), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Step 2 at several temperatures tau: the spectrogram on top and one row of weights alpha_t per temperature, peakier at small tau, flatter at large tau."}}
 fig, axes = plt.subplots(len(shown) + 1, 1, figsize=(9, 8), sharex=True, layout="constrained",
                          gridspec_kw={"height_ratios": [1.3] + [1] * len(shown)})
 image = viz.spectrogram(axes[0], S, colorbar=False)
@@ -305,7 +305,7 @@ plt.show()
 # lies on the uniform line ($N_\text{eff} =$ {glue:text}`n_eff_tau_100:.1f` of
 # {glue:text}`T`).
 
-# %%
+# %% mystnb={"image": {"alt": "Effective number of frames 1/sum alpha_t^2 against temperature tau on a log axis, rising from near 1 to T, between dashed lines at 1 and T."}}
 fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
 ax.semilogx(taus, n_eff_tau, color="tab:blue", marker=".", label=r"$N_\mathrm{eff} = 1/\sum_t \alpha_t^2$")
 ax.axhline(T, color="black", linestyle=":", label=f"T = {T} (uniform weights)")
@@ -354,7 +354,7 @@ assert torch.allclose(mu, mu_hand, atol=1e-5)
 mu_stats, sigma_stats = StatisticsPooling()(h).split(C, dim=1)  # unweighted, (B, C) each
 glue("mu_gain", float((mu - mu_stats).mean()), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Step 3: one mel band over time (grey) with its ASP weighted mean (blue) and plain mean (orange, dashed), and both means for every band."}}
 band = 10  # a mel band around 700 Hz
 fig, (ax_t, ax_c) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained",
                                  gridspec_kw={"width_ratios": [2.2, 1]})
@@ -391,7 +391,7 @@ assert diff_hand < 1e-4
 glue("diff_hand", diff_hand, display=False)
 glue("sigma_ratio", float((sigma / sigma_stats).mean()), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "Step 3: one mel band over time (grey) with mean plus and minus standard deviation for ASP and statistics pooling, and both deviations for every band."}}
 fig, (ax_t, ax_c) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained",
                                  gridspec_kw={"width_ratios": [2.2, 1]})
 ax_t.plot(times, h[0, band], color="#888888", linewidth=0.8, label=rf"$h_{{t,c}}$, band $c = {band}$")
@@ -514,7 +514,7 @@ glue("n_eff_ch_max", max(n_eff_channels), display=False)
 glue("ratio_median", float(ratio.median()), display=False)
 glue("ratio_max", float(ratio.max()), display=False)
 
-# %%
+# %% mystnb={"image": {"alt": "The blog post's untrained attention: a map of log2(T w_ct) over channel and time, and the weights of a few channels against time with 1/T dotted."}}
 fig, (ax_map, ax_lines) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, layout="constrained",
                                        gridspec_kw={"height_ratios": [1.3, 1]})
 image = ax_map.imshow(np.log2(T * w_post[0].numpy()), origin="lower", aspect="auto", interpolation="nearest",

@@ -32,12 +32,12 @@ ALLOWED_ERRORS: tuple[str, ...] = ()
 MATH_TIMEOUT_S = 20
 
 
-@pytest.fixture(scope="module")
-def driver(chromium_paths):
+def start_chrome(chromium_paths, window_size: str = "1280,900"):
+    """Headless Chromium as the browser tests use it (also used by test_browser_mobile.py)."""
     chromium, chromedriver = chromium_paths
     options = Options()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={window_size}"):
         options.add_argument(arg)
     # No network: the site must work from file:// as built (its plotly.js and MathJax are its
     # own), the same with or without a connection. No host name resolves, so a remote
@@ -48,6 +48,12 @@ def driver(chromium_paths):
     drv = webdriver.Chrome(options=options, service=Service(chromedriver))
     drv.set_page_load_timeout(60)
     drv.set_script_timeout(30)
+    return drv
+
+
+@pytest.fixture(scope="module")
+def driver(chromium_paths):
+    drv = start_chrome(chromium_paths)
     try:
         yield drv
     finally:
