@@ -28,6 +28,24 @@
 # The symbols follow the [notation page](../book/notation.md). Cells that only store
 # numbers for the text (`glue`) are hidden in the book; they are in the notebook.
 
+# %% tags=["remove-cell"]
+# Setup for Google Colab: a shallow clone of the repository (the code and data/), asp_lab
+# installed from it, and its data/ used by the loader. Anywhere else this cell does nothing.
+import os
+import subprocess
+import sys
+
+ASP_LAB_REPO = "https://github.com/asp-lab/asp_lab"  # repository.url in _config.yml
+if "google.colab" in sys.modules:
+    if not os.path.isdir("asp_lab_repo"):
+        subprocess.run(["git", "clone", "--depth", "1", ASP_LAB_REPO, "asp_lab_repo"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "./asp_lab_repo"], check=True)
+    os.environ["ASP_LAB_DATA"] = os.path.abspath("asp_lab_repo/data")
+    import torch
+
+    print("GPU:", torch.cuda.get_device_name(0) if torch.cuda.is_available()
+          else "none (Runtime > Change runtime type > GPU to get one)")
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,0 +1,96 @@
+"""Every chapter opens on Colab: its first code cell clones the repository, installs asp_lab
+from it and points the loader at the clone's data/ when (and only when) it runs on Colab.
+
+The cell is run here in a simulated Colab: a stub ``google.colab`` module, the clone made
+from this checkout instead of GitHub, and ``pip install`` recorded instead of run (asp_lab
+is already installed in the test environment).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import jupytext
+import pytest
+from conftest import REPO, book_config
+
+from asp_lab import data
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
+
+
+def first_code_cell(path) -> str:
+    cells = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+    assert cells, f"{path.name} has no code cell"
+    return cells[0].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_first_code_cell_is_the_colab_setup(path):
+    cell = first_code_cell(path)
+    url = book_config()["repository"]["url"]
+    assert f'ASP_LAB_REPO = "{url}"' in cell, (
+        f"{path.name}: the first code cell must be the Colab setup cell, cloning {url} "
+        f"(repository.url in _config.yml)"
+    )
+    assert cell == first_code_cell(NOTEBOOKS[0]), (
+        f"{path.name}: the Colab setup cell differs from {NOTEBOOKS[0].name}'s"
+    )
+
+
+def run_cell(monkeypatch, tmp_path, on_colab: bool) -> list[list[str]]:
+    """Run the setup cell in ``tmp_path``; return the commands it ran (clone made locally)."""
+    calls: list[list[str]] = []
+    real_run = subprocess.run
+
+    def fake_run(cmd, *args, **kwargs):
+        calls.append(list(cmd))
+        if cmd[:2] == ["git", "clone"]:  # the clone: from this checkout, not from GitHub
+            local = [*cmd[:-2], REPO.as_uri(), cmd[-1]]
+            return real_run(local, *args, capture_output=True, **kwargs)
+        assert cmd[1:4] == ["-m", "pip", "install"], f"unexpected command {cmd}"
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.delenv("ASP_LAB_DATA", raising=False)
+    if on_colab:
+        google = types.ModuleType("google")
+        colab = types.ModuleType("google.colab")
+        google.colab = colab
+        monkeypatch.setitem(sys.modules, "google", google)
+        monkeypatch.setitem(sys.modules, "google.colab", colab)
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(first_code_cell(NOTEBOOKS[0]), "colab-setup-cell", "exec"), {})
+    return calls
+
+
+def test_setup_cell_on_colab_clones_installs_and_uses_the_clone_data(monkeypatch, tmp_path):
+    calls = run_cell(monkeypatch, tmp_path, on_colab=True)
+    assert [c[:2] for c in calls] == [["git", "clone"], [sys.executable, "-m"]]
+    assert "--depth" in calls[0], "the clone should be shallow"
+    assert calls[1][-1] == "./asp_lab_repo", "asp_lab should be installed from the clone"
+    import os
+
+    root = tmp_path / "asp_lab_repo" / "data"
+    assert os.environ["ASP_LAB_DATA"] == str(root)
+    assert data.default_root() == root
+    data._verify.cache_clear()
+    assert data.verify() == data.verify(REPO / "data")  # the clone's data is all there
+
+
+def test_setup_cell_runs_twice_without_cloning_again(monkeypatch, tmp_path):
+    run_cell(monkeypatch, tmp_path, on_colab=True)
+    calls = run_cell(monkeypatch, tmp_path, on_colab=True)
+    assert [c[0] for c in calls] == [sys.executable], "a second run should only reinstall"
+
+
+def test_setup_cell_does_nothing_elsewhere(monkeypatch, tmp_path):
+    import os
+
+    assert run_cell(monkeypatch, tmp_path, on_colab=False) == []
+    assert "ASP_LAB_DATA" not in os.environ
+    assert list(tmp_path.iterdir()) == []
