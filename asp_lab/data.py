@@ -64,13 +64,24 @@ def sha256(path: str | os.PathLike) -> str:
 def verify(root: str | os.PathLike | None = None) -> int:
     """Check every file listed in ``<root>/SHA256SUMS``; return how many were checked.
 
-    Raises :class:`ChecksumError` naming the first missing or altered file.
+    Raises :class:`ChecksumError` naming the first missing or altered file. Hashing runs
+    once per process for an unchanged folder: the result is remembered together with the
+    size and modification time of every file under the root, and any change re-hashes.
     """
-    return _verify(_root(root).resolve())
+    root = _root(root).resolve()
+    return _verify(root, _fingerprint(root))
+
+
+def _fingerprint(root: Path) -> tuple:
+    return tuple(
+        (str(p), st.st_size, st.st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and (st := p.stat())
+    )
 
 
 @cache
-def _verify(root: Path) -> int:
+def _verify(root: Path, fingerprint: tuple) -> int:
     sums = root / "SHA256SUMS"
     if not sums.is_file():
         raise ChecksumError(f"{sums} is missing: cannot verify the data in {root}")

@@ -302,10 +302,21 @@ class AttentiveStatisticsPooling(nn.Module):
         self.v = nn.Parameter(_uniform((A,) if mode == "scalar" else (out, A), A))
         self.k = nn.Parameter(_uniform(() if mode == "scalar" else (out,), A))
 
-    def f(self, z: torch.Tensor) -> torch.Tensor:
-        """The non-linearity between the two affine maps: ReLU, then batch norm if enabled."""
+    def f(self, z: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """The non-linearity between the two affine maps: ReLU, then batch norm if enabled.
+
+        ``z: (B, A, T)``. With ``valid`` (a ``(B, T)`` mask), batch norm sees the valid frames
+        only, so that in training mode padding does not enter its batch statistics either.
+        """
         z = torch.relu(z)
-        return self.norm(z) if self.norm is not None else z
+        if self.norm is None:
+            return z
+        if valid is None:
+            return self.norm(z)
+        frames = z.transpose(1, 2)  # (B, T, A)
+        out = torch.zeros_like(frames)
+        out[valid] = self.norm(frames[valid])  # (N_valid, A): statistics over real frames
+        return out.transpose(1, 2)
 
     def forward(
         self,
@@ -321,13 +332,24 @@ class AttentiveStatisticsPooling(nn.Module):
                 f"h has {h.shape[1]} channels but this pooling was built for "
                 f"channels={self.channels}: shape {tuple(h.shape)}"
             )
+        if h.dtype != self.W.dtype and not torch.is_autocast_enabled(h.device.type):
+            raise ValueError(
+                f"h is {h.dtype} but this pooling's parameters are {self.W.dtype}: convert "
+                f"one to the other (e.g. pool.to({h.dtype})) or run under torch.autocast"
+            )
         context = None
         if self.W_context is not None:
             mu, sigma = weighted_moments(
                 h, uniform_weights(h.shape[0], h.shape[-1], lengths, device=h.device)
             )
             context = torch.cat([mu, sigma], dim=1).to(self.W_context.dtype) @ self.W_context.T
-        e = attention_scores(h, self.W, self.b, self.v, self.k, f=self.f, context=context)
+        valid = None
+        if lengths is not None and self.norm is not None:
+            lengths = _check_lengths(lengths, h.shape[0], h.shape[-1], h.device)
+            valid = _valid_frames(lengths, h.shape[-1])
+        e = attention_scores(
+            h, self.W, self.b, self.v, self.k, f=lambda z: self.f(z, valid), context=context
+        )
         # The weights stay in float32 (or float64) up to the moments, even for half inputs.
         alpha = attention_weights(e.to(torch.promote_types(e.dtype, torch.float32)), lengths)
         mu, sigma = weighted_moments(h, alpha)

@@ -78,7 +78,6 @@ def test_setup_cell_on_colab_clones_installs_and_uses_the_clone_data(monkeypatch
     root = tmp_path / "asp_lab_repo" / "data"
     assert os.environ["ASP_LAB_DATA"] == str(root)
     assert data.default_root() == root
-    data._verify.cache_clear()
     assert data.verify() == data.verify(REPO / "data")  # the clone's data is all there
 
 
