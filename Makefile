@@ -8,7 +8,7 @@ MATHJAX   := book/_static/mathjax/tex-mml-chtml.js
 ASSETS    := $(PLOTLY_JS) $(MATHJAX)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: help install assets book publish social-card test lab sync models clean browser
+.PHONY: help install assets book publish social-card test lab sync models clean browser bench bench-deps
 
 help:
 	@echo "make book    build the book into _build/html (executes every notebook, cached)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test    run the whole test suite (builds the book if needed)"
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make sync    regenerate each notebooks/*.ipynb from its .py, without outputs"
+	@echo "make bench   time pooling layers on this machine into benchmarks/ (bench-deps: SpeechBrain)"
 	@echo "make clean   remove _build and caches (keeps .venv)"
 
 install: $(STAMP)
@@ -76,6 +77,18 @@ sync: $(STAMP)
 models: $(STAMP)
 	$(BIN)/python -m asp_lab.train --all --device cpu --out asp_lab/checkpoints \
 	  $(if $(KEEP),--keep-existing) $(if $(THREADS),--threads $(THREADS))
+
+# SpeechBrain's attentive pooling for `asp-lab bench` (optional; the bench skips that row
+# without it). --no-deps on purpose: speechbrain declares torchaudio, whose wheel would pull
+# another torch. ECAPA_TDNN needs only hyperpyyaml and ruamel.yaml besides what .venv has;
+# asp_lab.bench stands a stub in for torchaudio while it imports.
+bench-deps: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  speechbrain==1.1.2 hyperpyyaml==1.2.3 ruamel.yaml==0.18.17
+
+bench: $(STAMP)
+	$(BIN)/asp-lab bench --out benchmarks/cpu-$$(date +%Y-%m-%d).json \
+	  --plot benchmarks/cpu-$$(date +%Y-%m-%d).png
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis tests/artifacts $(PLOTLY_JS) $(dir $(MATHJAX))

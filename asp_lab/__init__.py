@@ -5,7 +5,16 @@ The library under the asp_lab book. ``asp_lab.pooling`` holds the three steps of
 """
 
 from . import pooling
+from .analysis import embed, frame_attention, load_model
 from .pooling import AttentiveStatisticsPooling, StatisticsPooling
 
 __version__ = "0.1.0"
-__all__ = ["pooling", "AttentiveStatisticsPooling", "StatisticsPooling", "__version__"]
+__all__ = [
+    "pooling",
+    "AttentiveStatisticsPooling",
+    "StatisticsPooling",
+    "load_model",
+    "embed",
+    "frame_attention",
+    "__version__",
+]

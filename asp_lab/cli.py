@@ -1,12 +1,17 @@
 """The ``asp-lab`` command line.
 
     asp-lab data [--root DIR]     verify the data against SHA256SUMS and summarise it
+    asp-lab train --pooling asp-scalar --seed 0 --out runs/    train a speaker-embedding model
+    asp-lab eval --model asp-scalar [--noise NAME --snr DB]    EER, minDCF on test-other
+    asp-lab bench [--device cuda] [--out results.json]   time and memory of pooling layers
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from . import data
 
@@ -21,16 +26,73 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from . import train
+
+    return train.run_from_args(args)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .analysis import evaluate, load_model
+
+    if (args.noise is None) != (args.snr is None):
+        raise ValueError("give --noise and --snr together")
+    model = load_model(args.model)
+    res = evaluate(model, noise=args.noise, snr_db=args.snr, seed=args.seed,
+                   per_speaker=args.per_speaker, bootstrap=args.bootstrap, root=args.root)
+    res = {"model": str(args.model), **res}
+    text = json.dumps(res, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+        ci = res.get("eer_ci")
+        interval = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""
+        print(f"{args.model}: EER {res['eer']:.4f}{interval}, minDCF(0.01) "
+              f"{res['min_dcf_0.01']:.4f}, minDCF(0.05) {res['min_dcf_0.05']:.4f} "
+              f"over {res['trials']} trials -> {args.out}")
+    else:
+        print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="asp-lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("data", help="verify and summarise the speech and noise data")
     p.add_argument("--root", default=None, help="data folder (default: the shipped data/)")
     p.set_defaults(run=_cmd_data)
+
+    from .train import add_arguments
+
+    p = sub.add_parser("train", help="train a speaker-embedding model on train-clean-100")
+    add_arguments(p)
+    p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("eval", help="speaker verification on test-other: EER, minDCF, intervals")
+    p.add_argument("--model", required=True,
+                   help="a shipped model (stats, asp-scalar, asp-channel, asp-scalar-clean, "
+                        "or e.g. asp-scalar-seed1) or a checkpoint .pt file")
+    p.add_argument("--noise", default=None, help="add this noise to every utterance")
+    p.add_argument("--snr", type=float, default=None, help="at this SNR in dB")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise placement")
+    p.add_argument("--per-speaker", type=int, default=None,
+                   help="use only the first N utterances of each speaker")
+    p.add_argument("--bootstrap", type=int, default=1000,
+                   help="speaker-bootstrap rounds for the 95%% intervals (0: none)")
+    p.add_argument("--out", default=None, help="write the JSON here (default: print it)")
+    p.add_argument("--root", default=None, help="data folder (default: the shipped data/)")
+    p.set_defaults(run=_cmd_eval)
+
+    from .bench import add_arguments as add_bench_arguments
+    from .bench import run_from_args as run_bench
+
+    p = sub.add_parser("bench", help="forward+backward time and peak memory of pooling layers")
+    add_bench_arguments(p)
+    p.set_defaults(run=run_bench)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (data.ChecksumError, data.AudioError, FileNotFoundError) as err:
+    except (data.ChecksumError, data.AudioError, FileNotFoundError, ValueError) as err:
         print(f"asp-lab {args.command}: error: {err}", file=sys.stderr)
         return 2
 
