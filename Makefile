@@ -61,7 +61,7 @@ browser:
 	      || echo "could not install chromium; browser tests will fail under CI=true and be skipped otherwise"; \
 	    else echo "chromium/chromedriver not found: install them (Debian: apt-get install chromium chromium-driver) to run the browser tests"; fi; }
 
-test: $(STAMP) $(ASSETS) browser
+test: $(STAMP) $(ASSETS) browser bench-deps
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/python -m pytest
 
 lab: $(STAMP)

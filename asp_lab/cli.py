@@ -4,6 +4,7 @@
     asp-lab train --pooling asp-scalar --seed 0 --out runs/    train a speaker-embedding model
     asp-lab eval --model asp-scalar [--noise NAME --snr DB]    EER, minDCF on test-other
     asp-lab bench [--device cuda] [--out results.json]   time and memory of pooling layers
+    asp-lab attend FILE [--model asp-scalar] [--out attention.png]   spectrogram + attention
 """
 
 from __future__ import annotations
@@ -54,6 +55,42 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_attend(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file, no window
+    import matplotlib.pyplot as plt
+
+    from . import features, viz
+    from .analysis import (
+        frame_attention,
+        frame_energy_db,
+        load_model,
+        min_samples,
+        quiet_relative_mass,
+    )
+
+    audio = data.load_audio(args.file)  # an AudioError names the file
+    if audio.size < min_samples():
+        raise data.AudioError(f"{args.file} is {audio.size / data.SAMPLE_RATE:.3f} s long; "
+                              f"the model needs at least {min_samples() / data.SAMPLE_RATE} s")
+    model = load_model(args.model)
+    times, alpha = frame_attention(model, audio)
+    n_eff = 1.0 / float((alpha**2).sum())
+    quiet = quiet_relative_mass(alpha, frame_energy_db(audio))
+    name = Path(args.file).name
+    fig, _, _ = viz.spectrogram_attention(
+        features.log_mel(audio), {str(args.model): (times, alpha)},
+        title=f"{name}: attention weights of {args.model}")
+    fig.savefig(args.out, dpi=120)
+    plt.close(fig)
+    print(f"{name}: {audio.size / data.SAMPLE_RATE:.2f} s, {alpha.size} frames; effective "
+          f"frames {n_eff:.0f} ({n_eff / alpha.size:.0%}); most weight at t = "
+          f"{times[alpha.argmax()]:.2f} s ({alpha.max() * alpha.size:.1f}x uniform); the "
+          f"quietest 20% of frames get {quiet:.2f}x their uniform share -> {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="asp-lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="forward+backward time and peak memory of pooling layers")
     add_bench_arguments(p)
     p.set_defaults(run=run_bench)
+
+    p = sub.add_parser("attend", help="draw a recording's spectrogram and a model's attention")
+    p.add_argument("file", help="an audio file (WAV, FLAC, OGG, ...; resampled to 16 kHz)")
+    p.add_argument("--model", default="asp-scalar",
+                   help="a shipped model (asp-scalar, asp-channel, asp-scalar-clean, stats, "
+                        "or e.g. asp-scalar-seed1) or a checkpoint .pt file")
+    p.add_argument("--out", default="attention.png", help="where to write the figure (PNG)")
+    p.set_defaults(run=_cmd_attend)
 
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,684 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # On a GPU
+#
+# Everything so far ran on a CPU, and so did the build of this book: a machine with two
+# cores and no GPU. This chapter is about moving the pooling layer, and a model around it,
+# to faster hardware, and about what to measure once it is there:
+#
+# 1. choosing the device in code (CUDA, Apple's MPS, or the CPU), and moving the model and
+#    each batch to it;
+# 2. mixed precision (`torch.autocast`), and what [chapter 4](04_numerics.ipynb) found about
+#    half precision inside a pooling layer;
+# 3. `torch.compile`;
+# 4. a benchmark of pooling layers, ours and the field's: forward+backward time and peak
+#    memory, recorded on the machine that built the book, plus a small live run;
+# 5. the GPU figures, which are **not measured yet**: what they will be and the one
+#    command that produces them;
+# 6. how to run every chapter of the book on Colab with a GPU.
+#
+# This chapter uses no recordings: its inputs are random frames of the shapes an
+# ECAPA-TDNN pooling layer sees {cite:p}`desplanques2020ecapa`.
+
+# %% tags=["remove-cell"]
+# Setup for Google Colab: a shallow clone of the repository (the code and data/), asp_lab
+# installed from it, and its data/ used by the loader. Anywhere else this cell does nothing.
+import os
+import subprocess
+import sys
+
+ASP_LAB_REPO = "https://github.com/asp-lab/asp_lab"  # repository.url in _config.yml
+if "google.colab" in sys.modules:
+    if not os.path.isdir("asp_lab_repo"):
+        subprocess.run(["git", "clone", "--depth", "1", ASP_LAB_REPO, "asp_lab_repo"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "./asp_lab_repo"], check=True)
+    os.environ["ASP_LAB_DATA"] = os.path.abspath("asp_lab_repo/data")
+    import torch
+
+    print("GPU:", torch.cuda.get_device_name(0) if torch.cuda.is_available()
+          else "none (Runtime > Change runtime type > GPU to get one)")
+
+# %%
+import copy
+import json
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import HTML, display
+
+from asp_lab import bench, blog, pooling
+
+try:
+    from myst_nb import glue as _myst_glue
+except ImportError:  # outside the book build (e.g. Colab without myst-nb)
+    _myst_glue = None
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """myst-nb's glue for numbers quoted in the prose (numpy scalars -> Python)."""
+    value = value.item() if hasattr(value, "item") else value
+    if _myst_glue is not None:
+        _myst_glue(name, value, display=display)
+
+
+def show_table(header: list[str], rows: list[list]) -> None:
+    """Display a small HTML table (renders alike in Jupyter, Colab and the book)."""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    cell = '<td style="white-space: nowrap">{}</td>'
+    body = "".join("<tr><td>" + str(row[0]) + "</td>"
+                   + "".join(cell.format(c) for c in row[1:]) + "</tr>" for row in rows)
+    display(HTML(f'<table class="table"><thead><tr>{head}</tr></thead>'
+                 f"<tbody>{body}</tbody></table>"))
+
+
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## 1. Choosing the device
+#
+# PyTorch runs a tensor's operations where the tensor lives. The usual choice, in this
+# order: an NVIDIA GPU (`cuda`), Apple silicon's GPU (`mps`), else the CPU.
+# `asp_lab.bench.resolve_device("auto")` does exactly this; written out:
+
+# %%
+if torch.cuda.is_available():
+    device = torch.device("cuda")
+elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    device = torch.device("mps")
+else:
+    device = torch.device("cpu")
+assert device == bench.resolve_device("auto")
+print("device:", device)
+if device.type == "cuda":
+    print("GPU:", torch.cuda.get_device_name(device))
+print("torch", torch.__version__, "with", torch.get_num_threads(), "CPU threads")
+
+# %% [markdown]
+# In the book build this prints `cpu`. Everything below runs on whatever it found, so the
+# same notebook on Colab with a GPU runs on the GPU.
+#
+# ## 2. Moving the model and the batch
+#
+# A module's parameters and every tensor it meets must be on the same device. Move the
+# model once, and each batch as it arrives; `lengths` is a tensor too and goes along.
+# With `pin_memory=True` in the `DataLoader`, `non_blocking=True` lets the copy to the
+# GPU overlap with work already queued there.
+
+# %%
+B, C, T = 8, 256, 200
+layer = pooling.AttentiveStatisticsPooling(C, attention_channels=64, mode="channel",
+                                           global_context=True).to(device)
+h = torch.randn(B, C, T)  # as a DataLoader would hand it over: on the CPU
+lengths = torch.randint(T // 2, T + 1, (B,))
+h, lengths = h.to(device, non_blocking=True), lengths.to(device, non_blocking=True)
+pooled = layer(h, lengths=lengths)
+print(tuple(pooled.shape), pooled.device, pooled.dtype)
+
+# %% [markdown]
+# A GPU runs kernels *asynchronously*: a call returns as soon as its kernel is queued.
+# The CPU waits only when it needs a value, for `.item()`, `.cpu()`, `print`, or a Python
+# `if` on a tensor. That matters for two things in this chapter. A timer must call
+# `torch.cuda.synchronize()` before reading the clock, or it times the queueing and not the
+# work (`asp_lab.bench` does; its tests check it). And every check that looks at a value,
+# such as `asp_lab`'s refusal of NaN or infinite frames (`if bad.any(): raise ...`), makes
+# the CPU wait for the GPU at that point, and costs a pass over the data. How much, on
+# this CPU:
+
+# %%
+def median_time(fn, repeats: int = 7) -> float:
+    """Median seconds of fn() over repeats, after one warm-up call (synchronised)."""
+    fn()
+    out = []
+    for _ in range(repeats):
+        bench._synchronize(device)
+        start = time.perf_counter()
+        fn()
+        bench._synchronize(device)
+        out.append(time.perf_counter() - start)
+    return float(np.median(out))
+
+
+n_checks = 0
+check_frames = pooling._check_frames
+
+
+def counting_check(*args, **kwargs):
+    global n_checks
+    n_checks += 1
+    return check_frames(*args, **kwargs)
+
+
+h_chk = torch.randn(16, 512, 200, device=device).requires_grad_(True)
+layer_chk = pooling.AttentiveStatisticsPooling(512, 128, mode="channel",
+                                               global_context=True).to(device)
+pooling._check_frames = counting_check
+try:
+    layer_chk(h_chk)
+finally:
+    pooling._check_frames = check_frames
+step_chk = bench._step(layer_chk, h_chk)
+# the fastest of several runs: the one least disturbed by other programs on the machine
+t_chk = bench.time_steps({"step": step_chk, "one check": lambda: check_frames(h_chk.detach())},
+                         device, repeats=9, warmup=1)
+t_step, t_check = min(t_chk["step"]), min(t_chk["one check"])
+print(f"checks of h per forward: {n_checks}; one check {t_check * 1e3:.1f} ms; "
+      f"forward+backward {t_step * 1e3:.1f} ms (fastest of 9)")
+glue("n_checks", n_checks)
+glue("check_ms", t_check * 1e3)
+glue("check_share", n_checks * t_check / t_step)
+
+# %% [markdown]
+# The forward of `AttentiveStatisticsPooling(mode="channel", global_context=True)`
+# checks its frames {glue:text}`n_checks` times (in the module and in each step function
+# it calls). One check takes {glue:text}`check_ms:.1f` ms here, so the checks come to
+# roughly {glue:text}`check_share:.0%` of a forward+backward step on this CPU (fastest of
+# nine runs each; on a shared two-core machine the estimate moves from build to build).
+# Section 5 lists the other passes a profile finds.
+#
+# ## 3. Mixed precision
+#
+# `torch.autocast` runs chosen operations (matrix products and convolutions above all)
+# in a 16-bit format and keeps the rest in float32. Two formats exist:
+#
+# - **bfloat16**: float32's range with {glue:text}`bf16_bits` significant bits. Nothing
+#   overflows that would not overflow in float32, so no loss scaling is needed. CUDA GPUs
+#   from the Ampere generation on support it (`torch.cuda.is_bf16_supported()`), and
+#   PyTorch supports it on CPUs.
+# - **float16**: {glue:text}`fp16_bits` significant bits but a largest value of
+#   {glue:text}`fp16_max:.0f`. Small gradients underflow to zero, so training multiplies
+#   the loss by a large factor first and divides the gradients back:
+#   `torch.amp.GradScaler`.
+#
+# The policy that follows (and that `asp_lab.train` uses): bfloat16 where the GPU supports
+# it, else float16 with a `GradScaler`, and no autocast on the CPU when speed is the goal.
+# One training step then reads:
+
+# %%
+def amp_setup(device: torch.device) -> tuple[torch.dtype | None, bool]:
+    """(autocast dtype or None, whether to use a GradScaler)."""
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return torch.bfloat16, False
+        return torch.float16, True
+    return None, False
+
+
+for name, dt in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
+    glue(f"{name}_bits", round(1 - np.log2(torch.finfo(dt).eps)))  # eps = 2^(1 - bits)
+glue("fp16_max", torch.finfo(torch.float16).max)
+
+amp_dtype, use_scaler = amp_setup(device)
+print("autocast dtype:", amp_dtype, "| GradScaler:", use_scaler)
+
+model = torch.nn.Sequential(torch.nn.Conv1d(40, C, 5), torch.nn.ReLU(),
+                            pooling.AttentiveStatisticsPooling(C, 64, mode="channel"),
+                            torch.nn.Linear(2 * C, 10)).to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+features, labels = torch.randn(B, 40, T, device=device), torch.randint(0, 10, (B,), device=device)
+
+with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+    loss = torch.nn.functional.cross_entropy(model(features), labels)
+optimizer.zero_grad(set_to_none=True)
+scaler.scale(loss).backward()  # with the scaler disabled this is loss.backward()
+scaler.step(optimizer)
+scaler.update()
+print(f"loss {loss.item():.3f}")
+
+# %% [markdown]
+# What happens to the pooling layer inside autocast? [Chapter 4](04_numerics.ipynb)
+# measured the layers converted whole to float16 and bfloat16 and concluded: compute the
+# standard deviation in two passes, never as $E[x^2] - \mu^2$; accumulate the moments in
+# float32 (`asp_lab` upcasts half-precision frames and weights); and compute the attention
+# scores in float32, or normalise what reaches the layer, because scores rounded to
+# {glue:text}`bf16_bits` bits move the weights when the frames have a large mean. Autocast is milder than a whole
+# conversion: the frames `h` stay float32, only the products become 16-bit.
+#
+# On a CPU, `torch.autocast("cpu")` uses **bfloat16**, so that is what this build can
+# measure; float16 autocast is the GPU's case and waits for a GPU run (section 6). The
+# next cell pools the same frames in float32 and under bfloat16 autocast and compares the
+# pooled vectors, for frames of zero mean ($m/s = 1$, spread $s$ = 1) and frames with a
+# mean of 100 ($m/s = 100$, the large-offset regime of chapter 4).
+
+# %%
+torch.manual_seed(1)
+Ca, Ta = 64, 300
+post = blog.ASP(Ca)
+candidates = {
+    "asp_lab scalar": pooling.AttentiveStatisticsPooling(Ca, 128, mode="scalar"),
+    "asp_lab channel + context": pooling.AttentiveStatisticsPooling(
+        Ca, 128, mode="channel", global_context=True),
+    "the post's block": post,
+    "WeSpeaker ASTP (bench)": bench.WeSpeakerASTP(Ca, 128),
+}
+z = torch.randn(4, Ca, Ta)
+amp_rows, amp_err = [], {}
+with torch.no_grad():
+    for name, block in candidates.items():
+        block.eval()
+        row = [name]
+        for m in (0.0, 100.0):
+            x = m + z
+            ref = copy.deepcopy(block).double()(x.double())
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = block(x)
+            err = (out.double() - ref).abs() / ref[:, Ca:].repeat(1, 2)  # in units of sigma
+            mu_err, sigma_err = err[:, :Ca].median().item(), err[:, Ca:].median().item()
+            amp_err[name, m] = (mu_err, sigma_err)
+            row += [f"{mu_err:.1e}", f"{sigma_err:.1e}"]
+        row.append(str(out.dtype).replace("torch.", ""))
+        amp_rows.append(row)
+show_table(["block", "m/s=1: error of mu", "m/s=1: error of sigma",
+            "m/s=100: error of mu", "m/s=100: error of sigma", "output dtype"], amp_rows)
+with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+    w_post = post.attention(100.0 + z)  # the post's weights, as its forward makes them
+print("the post's weights under autocast:", w_post.dtype)
+glue("amp_post_wsum", (w_post.double().sum(-1) - 1).abs().max().item())
+glue("amp_ours_s1", amp_err["asp_lab channel + context", 0.0][1])
+glue("amp_ours_s100", amp_err["asp_lab channel + context", 100.0][1])
+glue("amp_post_s100", amp_err["the post's block", 100.0][1])
+glue("amp_scalar_s100", amp_err["asp_lab scalar", 100.0][1])
+glue("amp_worst_s1", max(max(amp_err[name, 0.0]) for name in candidates))
+
+# %% [markdown]
+# *Table: median error of the pooled mean and standard deviation under bfloat16 autocast
+# on the CPU, against the same block in float64, in units of the true standard deviation
+# (4 utterances, 64 channels, 300 frames).*
+#
+# At $m/s = 1$ bfloat16 products do little harm: every block's mean and standard
+# deviation stay within {glue:text}`amp_worst_s1:.1e` of the spread (`asp_lab`'s
+# channel-wise layer with context: {glue:text}`amp_ours_s1:.1e` in $\sigma$). At
+# $m/s = 100$ that layer is {glue:text}`amp_ours_s100:.1e` off and the post's block
+# {glue:text}`amp_post_s100:.1e`, that is, wrong. Chapter 4's effects again: the scores
+# rounded to {glue:text}`bf16_bits` bits move the weights in every block; and in the post's block the softmax itself runs in bfloat16
+# (its input is the bfloat16 output of a convolution), so its weights sum to one only up
+# to {glue:text}`amp_post_wsum:.1e`, and the one-pass variance turns such an error
+# $\delta$ into an error of order $\delta\,m^2$ in $\sigma^2$. WeSpeaker's ASTP has the
+# same one-pass variance. `asp_lab` computes its weights in float32 and its moments in
+# two passes; its output keeps the dtype of `h`.
+#
+# ```{admonition} Practice
+# :class: tip
+# Keep the pooling layer's inputs normalised (a batch norm right before it, as ECAPA-TDNN
+# has) when training under autocast; or run the scoring network in float32 by wrapping
+# the pooling call in `torch.autocast(device.type, enabled=False)` and passing
+# `h.float()`. The layer is a small part of the network's time (section 5), so float32
+# there costs little.
+# ```
+#
+# ## 4. `torch.compile`
+#
+# `torch.compile(module)` traces the forward into a graph and generates fused kernels
+# for it (Triton on a GPU, C++ on a CPU). The elementwise passes of the moments are the
+# kind of work it fuses: several reads and writes of a `(B, C, T)` tensor become one.
+# Two things limit it here. Compiling takes time, once per input shape. And it cannot
+# trace a Python `if` on a tensor's value: each of `asp_lab`'s checks (`if bad.any():
+# raise ...`) splits the graph in two, and the pieces are compiled separately.
+#
+# On the two-core machine that builds the book, compiling the pooling layer took minutes,
+# so the build skips the cell below (`RUN_COMPILE = False`). On a GPU, or on your own
+# machine, set it to `True`: it compiles the layer, checks that it computes the same
+# vector, and times both.
+
+# %%
+RUN_COMPILE = device.type == "cuda"  # the book's CPU build: False
+
+if RUN_COMPILE:
+    eager = pooling.AttentiveStatisticsPooling(C, 128, mode="channel",
+                                               global_context=True).to(device)
+    compiled = torch.compile(eager)
+    h_c = torch.randn(32, C, 300, device=device)
+    start = time.perf_counter()
+    out_c = compiled(h_c)  # the first call compiles
+    bench._synchronize(device)
+    print(f"first call (compiling): {time.perf_counter() - start:.1f} s")
+    print("largest difference to eager:", (out_c - eager(h_c)).abs().max().item())
+    with torch.no_grad():
+        print(f"eager {median_time(lambda: eager(h_c)) * 1e3:.2f} ms, "
+              f"compiled {median_time(lambda: compiled(h_c)) * 1e3:.2f} ms per forward")
+else:
+    print("torch.compile skipped in this build (set RUN_COMPILE = True to run it)")
+
+# %% [markdown]
+# ## 5. The benchmark
+#
+# `asp-lab bench` times one training step of a pooling layer, `layer(h)` then
+# `.sum().backward()`, on the same input `h` of shape $(B, C, T)$ for every layer, and
+# measures the memory the step allocates beyond the input and the parameters. The layers:
+#
+# - `stats`: statistics pooling {cite:p}`snyder2018xvectors`, the baseline of every ratio;
+# - `asp-scalar` and `asp-channel`, with `-gc` for global context: `asp_lab`'s
+#   `AttentiveStatisticsPooling`, one weight per frame {cite:p}`okabe2018attentive` or
+#   per frame and channel {cite:p}`desplanques2020ecapa`. Global context is computed as
+#   $W_h h_t + (W_\mu \mu + W_\sigma \sigma)$, the second term once per utterance;
+# - `blog-asp`: the post's block (channel-wise, no global context, one-pass variance);
+# - `wespeaker-astp` (`-gc`): WeSpeaker's `ASTP`, re-implemented in `asp_lab.bench`
+#   from its source (`wespeaker/models/pooling_layers.py`): global context by
+#   concatenating $[h_t; \mu; \sigma]$ into a $(B, 3C, T)$ tensor, $\tanh$ scoring,
+#   $E[x^2]-\mu^2$ clamped at $10^{-7}$;
+# - `speechbrain-asp` (`-gc`): SpeechBrain's `AttentiveStatisticsPooling` (ECAPA-TDNN),
+#   if installed (`make bench-deps`): concatenation too, with the mean and standard
+#   deviation repeated over time, a TDNN block (convolution, ReLU, batch norm) and
+#   $\tanh$ before the scores, two-pass moments. Its `-gc` form is the reference of
+#   "vs SpeechBrain" for the layers with global context, the plain form for the others.
+#
+# **Time**: the median over the repeated steps after a warm-up, with the interquartile
+# range (IQR). The layers take turns, one step each, so that a burst of load from
+# another program slows all of them alike. On a GPU the clock is read after
+# `torch.cuda.synchronize()`. **Memory**: on a GPU, `torch.cuda.max_memory_allocated()`
+# after `reset_peak_memory_stats()`, less what was allocated before the step. A CPU has no
+# such counter, so the step runs once under `torch.profiler` with `profile_memory=True`,
+# which logs every allocation and free of PyTorch's CPU allocator; the peak of their
+# running sum is the figure. Either way it counts bytes held by tensors, including the
+# gradients, not what the operating system reports.
+#
+# The full grid of sizes and layers takes several minutes on this machine, too long for a
+# book build, so the book does not rerun it: it loads the results recorded with
+# `asp-lab bench --out benchmarks/cpu-<date>.json --plot benchmarks/cpu-<date>.png`.
+
+# %%
+def find_results(pattern: str) -> list[Path]:
+    """Recorded benchmark files, oldest first, wherever this notebook runs from."""
+    for root in (Path("../benchmarks"), Path("benchmarks"), Path("asp_lab_repo/benchmarks")):
+        found = sorted(root.glob(pattern))
+        if found:
+            return found
+    return []
+
+
+recorded_path = find_results("cpu-*.json")[-1]
+rec = json.loads(recorded_path.read_text())
+mach, sett = rec["machine"], rec["settings"]
+print(f"{recorded_path.name}: {mach['date']}, {mach['cpu']}, {mach['cpu_count']} cores, "
+      f"{mach['torch_threads']} threads, torch {mach['torch']}, {sett['dtype']}, "
+      f"{sett['repeats']} repeats after {sett['warmup']} warm-up")
+print(f"load average (1 min) when it started: {mach.get('load_average_1min', float('nan')):.1f}")
+print("skipped:", rec["skipped"] or "nothing")
+glue("rec_threads", mach["torch_threads"])
+glue("rec_repeats", sett["repeats"])
+glue("rec_load", mach.get("load_average_1min") or float("nan"))
+by_size = {(r["B"], r["C"], r["T"]): r["rows"] for r in rec["results"]}
+if (32, 1536, 200) in by_size and (32, 1536, 300) in by_size:
+    glue("slow_regime", by_size[32, 1536, 300]["stats"]["time_median_s"]
+         / by_size[32, 1536, 200]["stats"]["time_median_s"])
+    glue("frames_ratio", 300 / 200)
+
+# %% mystnb={"image": {"alt": "Horizontal bar charts, one per input size, of the median forward+backward time of each pooling layer on a log scale, with interquartile ranges."}}
+fig = bench.plot(rec)
+plt.show()
+
+# %% [markdown]
+# *Figure 1. Median time of one forward+backward step per layer and input size on the
+# machine that built the book (log scale; the whiskers span the interquartile range; the
+# label is the time over statistics pooling's). Grey: statistics pooling; blue:
+# `asp_lab`; orange: the post's block; green: WeSpeaker's ASTP; pink: SpeechBrain's
+# layer. What to see: SpeechBrain's layer with global context is the slowest at every
+# size, and `asp_lab`'s layers (blue) are slower than the post's block and WeSpeaker's
+# ASTP without context, which pool the same way in fewer passes.*
+#
+# The machine is shared: {glue:text}`rec_threads` threads, with a load average of
+# {glue:text}`rec_load:.1f` when the run started, so wide whiskers are other programs'
+# doing, and the largest size ran in a slower regime than the others: statistics pooling
+# took {glue:text}`slow_regime:.0f` times as long at $T = 300$ as at $T = 200$, for
+# {glue:text}`frames_ratio:.1f` times the frames. Ratios between layers of the same run are
+# steadier than the times, since the layers took turns; the "paired" ratios below go one
+# step further and take the median of the ratios within each round. At ECAPA-TDNN's size,
+# $B = 32$, $C = 1536$, $T = 300$:
+
+# %%
+headline = next(r for r in rec["results"] if (r["B"], r["C"], r["T"]) == bench.HEADLINE)
+
+
+def fmt(x, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+show_table(["layer", "median (ms)", "IQR (ms)", "peak memory (MiB)", "time / stats",
+            "memory / stats", "time / SpeechBrain", "memory / SpeechBrain"],
+           [[name, f"{r['time_median_s'] * 1e3:.0f}", f"{r['time_iqr_s'] * 1e3:.0f}",
+             fmt(r["peak_memory_bytes"] and r["peak_memory_bytes"] / 2**20, ".0f"),
+             fmt(r["time_vs_stats"], ".2f"), fmt(r["memory_vs_stats"], ".2f"),
+             fmt(r["time_vs_speechbrain"], ".2f"), fmt(r["memory_vs_speechbrain"], ".2f")]
+            for name, r in headline["rows"].items()])
+rows_h = headline["rows"]
+glue("h_stats_mib", rows_h["stats"]["peak_memory_bytes"] / 2**20)
+glue("h_input_mib", 32 * 1536 * 300 * 4 / 2**20)
+glue("h_cgc_mib", rows_h["asp-channel-gc"]["peak_memory_bytes"] / 2**20)
+
+# %% [markdown]
+# *Table: one forward+backward step at $B = 32$, $C = 1536$, $T = 300$, float32 (peak
+# memory: beyond the input and the parameters). "SpeechBrain": its layer with the same
+# global-context setting.*
+#
+# For scale: the input $h$ alone is {glue:text}`h_input_mib:.0f` MiB. Statistics pooling
+# allocates {glue:text}`h_stats_mib:.0f` MiB in its step and the channel-wise ASP with
+# global context {glue:text}`h_cgc_mib:.0f` MiB: each full-size temporary that autograd
+# keeps for the backward (a product, a difference, a square) is another copy of $h$.
+# The issue that asked for this benchmark set three targets at this size:
+
+# %%
+show_table(["target", "measured ratio", "(paired)", "limit", "met?"],
+           [[t["target"], fmt(t["ratio"], ".2f"), fmt(t.get("ratio_paired"), ".2f"),
+             f"{t['limit']:.1f}", {True: "yes", False: "no", None: "not measured"}[t["met"]]]
+            for t in rec["targets"]])
+tg = {(t["layer"], t["quantity"]): t["ratio"] for t in rec["targets"]}
+glue("t_cgc_sb", tg["asp-channel-gc", "time"] or float("nan"))
+glue("m_cgc_sb", tg["asp-channel-gc", "memory"] or float("nan"))
+glue("t_scalar_stats", tg["asp-scalar", "time"] or float("nan"))
+
+# %% [markdown]
+# *Table: the targets at the headline size, from the recorded run (ratio of the medians;
+# paired: median of the per-round ratios; "met" judges the first).*
+#
+# `asp_lab`'s channel-wise ASP with global context takes {glue:text}`t_cgc_sb:.2f` times
+# SpeechBrain's time and {glue:text}`m_cgc_sb:.2f` times its memory; scalar ASP takes
+# {glue:text}`t_scalar_stats:.2f` times the time of statistics pooling. The same ratios
+# at every size:
+
+# %%
+show_table(["size (B, C, T)", "channel+context / SpeechBrain: time", "(paired)",
+            "memory", "scalar / stats: time", "(paired)", "channel / post's block: time",
+            "memory"],
+           [[f"{r['B']}, {r['C']}, {r['T']}",
+             fmt(r["rows"]["asp-channel-gc"]["time_vs_speechbrain"], ".2f"),
+             fmt(r["rows"]["asp-channel-gc"]["time_vs_speechbrain_paired"], ".2f"),
+             fmt(r["rows"]["asp-channel-gc"]["memory_vs_speechbrain"], ".2f"),
+             fmt(r["rows"]["asp-scalar"]["time_vs_stats"], ".2f"),
+             fmt(r["rows"]["asp-scalar"]["time_vs_stats_paired"], ".2f"),
+             f"{r['rows']['asp-channel']['time_median_s'] / r['rows']['blog-asp']['time_median_s']:.2f}",
+             f"{r['rows']['asp-channel']['peak_memory_bytes'] / r['rows']['blog-asp']['peak_memory_bytes']:.2f}"]
+            for r in rec["results"]])
+scalar_ratios = [r["rows"]["asp-scalar"]["time_vs_stats"] for r in rec["results"]]
+glue("scalar_stats_min", min(scalar_ratios))
+glue("scalar_stats_max", max(scalar_ratios))
+blog_ratios = [r["rows"]["asp-channel"]["time_median_s"] / r["rows"]["blog-asp"]["time_median_s"]
+               for r in rec["results"]]
+glue("chan_blog_min", min(blog_ratios))
+glue("chan_blog_max", max(blog_ratios))
+
+# %% [markdown]
+# *Table: the targets' ratios at every recorded size, and `asp_lab`'s channel-wise layer
+# without context against the post's block, which computes the same function.*
+#
+# Across sizes, scalar ASP takes {glue:text}`scalar_stats_min:.1f` to
+# {glue:text}`scalar_stats_max:.1f` times the time of statistics pooling. The last two
+# columns say where the time goes. `asp_lab`'s channel-wise layer without context and the
+# post's block compute the same function (chapter 4 copied one's weights into the other),
+# yet `asp_lab` takes {glue:text}`chan_blog_min:.1f` to {glue:text}`chan_blog_max:.1f`
+# times as long. A profile with `torch.profiler` names the extra work, all of it passes
+# over a $(B, C, T)$ tensor or copies that autograd keeps for the backward:
+#
+# - the finiteness check of `h`, run by the module and again by each step function it
+#   calls (section 2), each made of several passes (`isfinite` is an absolute value and
+#   two comparisons) and a wait for the result; and three more checks of the scores;
+# - `weighted_moments` dividing the weights by their sum and zeroing the frames of weight
+#   zero, which protects callers with padding or half-precision weights, and is done for
+#   every call, also when the module knows there is neither;
+# - the two-pass variance, whose difference and square autograd keeps, where the post's
+#   one-pass form keeps less (and is wrong for large means, chapter 4);
+# - the products with the $(A, C)$ and $(C, A)$ matrices written as a broadcast
+#   `torch.matmul`, which copies the matrix once per utterance, forward and backward.
+#
+# None of this changes what the layer computes, so it can all be removed while the tests
+# of `asp_lab.pooling` keep passing: check `h` once with a single reduction, skip the
+# renormalisation and the masking when the weights are the module's own float32 softmax
+# without padding, use `torch.var_mean` for the unweighted context statistics, write the
+# products with `torch.einsum`, and give the weighted moments a hand-written backward
+# (the derivatives are short: $\partial\mu/\partial h_t = \alpha_t$,
+# $\partial\sigma^2/\partial h_t = 2\alpha_t(h_t-\mu)$ when the weights sum to one) so
+# that autograd keeps nothing but $h$ and $\alpha$.
+#
+# ### A live run
+#
+# The same code, run now on one small size with a few repeats, to show that it works
+# (its times are too small and too noisy to compare with the table):
+
+# %%
+start = time.perf_counter()
+live = bench.run([(8, 256, 100)], device=str(device), repeats=3, warmup=1,
+                 layers=["stats", "asp-scalar", "asp-channel-gc", "blog-asp",
+                         "wespeaker-astp-gc", "speechbrain-asp-gc"])
+print(bench.table(live))
+glue("live_s", time.perf_counter() - start)
+
+# %% [markdown]
+# The live run took {glue:text}`live_s:.1f` s, memory pass included. To run the full grid
+# yourself: `asp-lab bench --out results.json --plot results.png` (add
+# `--device cuda` on a GPU, `--dtype bfloat16` for half precision, `--sizes 32,1536,300`
+# for one size). Without SpeechBrain installed its rows are skipped and the JSON says so.
+#
+# ## 6. GPU figures: not measured yet
+#
+# ```{admonition} No GPU numbers here yet
+# :class: warning
+# The book was built on a CPU, and no GPU run has been recorded in `benchmarks/`. This
+# section shows nothing but how the figures will be made; it contains no GPU measurement.
+# ```
+#
+# What a GPU run will add, from `benchmarks/cuda-*.json` files once they exist:
+#
+# - the same table and figure as section 5 on a GPU, in float32, bfloat16 and float16
+#   (`--dtype`), so that the ratios against statistics pooling and SpeechBrain can be
+#   compared with the CPU's;
+# - peak memory from `torch.cuda.max_memory_allocated`, which on a GPU is the figure
+#   that limits the batch size;
+# - the fraction of the GPU's memory bandwidth that a forward step reaches: the bytes a
+#   step must at least move (each full pass over $h$ reads
+#   $B \cdot C \cdot T \cdot$ 4 bytes in float32) divided by its time, against the
+#   bandwidth on the GPU's data sheet. Pooling does few operations per byte, so on a GPU it
+#   is bound by memory traffic, and the count of passes over $h$ (section 2) decides its
+#   speed;
+# - `torch.compile` against eager (section 4), first-call compile time included;
+# - float16 autocast errors, next to the CPU's bfloat16 ones of section 3.
+#
+# To produce them, open this notebook on Colab with a GPU (section 7) or use any CUDA
+# machine with the repository installed, and run
+#
+# ```bash
+# asp-lab bench --device cuda --out benchmarks/cuda-<gpu>-<date>.json \
+#     --plot benchmarks/cuda-<gpu>-<date>.png
+# asp-lab bench --device cuda --dtype bfloat16 --out benchmarks/cuda-<gpu>-bf16-<date>.json
+# ```
+#
+# then commit the files. The next cell lists whatever GPU results are in `benchmarks/`:
+
+# %%
+gpu_files = find_results("cuda-*.json")
+if not gpu_files:
+    print("no GPU results recorded in benchmarks/ yet")
+for path in gpu_files:
+    result = json.loads(path.read_text())
+    print(f"== {path.name}: {result['machine'].get('gpu')}, {result['settings']['dtype']}")
+    print(bench.table(result))
+
+# %% [markdown]
+# ## 7. Running the book on Colab
+#
+# Every chapter is a notebook that also runs on Google Colab, with a free GPU when one is
+# available:
+#
+# 1. On a chapter's page, open the launch menu (the rocket icon at the top) and choose
+#    **Colab**: Colab opens this chapter's `.ipynb` from the repository.
+# 2. In Colab, choose **Runtime > Change runtime type**, pick a **GPU** as the hardware
+#    accelerator, and save.
+# 3. Run the first cell. It clones the repository (the code and `data/`), installs
+#    `asp_lab` from it with `pip`, which keeps Colab's own CUDA build of PyTorch, and
+#    prints the GPU it found. In the book that cell is hidden; in the notebook it is the
+#    first code cell.
+# 4. Run the rest (**Runtime > Run all**). Section 1 then prints `cuda`, every cell runs
+#    on the GPU (the `torch.compile` cell of section 4 included), and
+#    `!asp-lab bench --device cuda --out bench.json` in a new cell produces the GPU
+#    figures of section 6.
+#
+# Widgets (chapter 2) need Colab's widget support, which current Colab has built in.
+#
+# ## Exercises
+
+# %% tags=["remove-cell"]
+# Values quoted in the exercise solutions.
+sizes_ex = (32, 1536, 300)
+Bx, Cx, Tx = sizes_ex
+glue("ex_concat_mib", Bx * 3 * Cx * Tx * 4 / 2**20)
+glue("ex_repeat_mib", 2 * Bx * Cx * Tx * 4 / 2**20)
+glue("ex_context_kib", Bx * 128 * 4 / 2**10)
+
+# %% [markdown]
+# 1. **Timing without synchronising.** Remove the two `torch.cuda.synchronize()` calls
+#    from a GPU timing loop of a forward pass. What does the clock measure now, and why
+#    can the *next* timed call look slow?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# Without synchronising, `time.perf_counter()` after the call measures only how long
+# Python took to *queue* the kernels, typically tens of microseconds whatever the size.
+# The kernels run later. The queue has a limited depth, and any operation that needs a
+# value (`.item()`, a check such as `if bad.any()`) waits for everything queued before
+# it, so the cost of earlier calls shows up in whichever later call happens to wait. A
+# benchmark must synchronise before both clock reads, as `asp_lab.bench.time_steps`
+# does (its tests check the order of the calls with a mocked `torch.cuda`).
+# ```
+#
+# 2. **What concatenation costs.** At $B = 32$, $C = 1536$, $T = 300$ in float32, how much
+#    memory do SpeechBrain's repeated mean and standard deviation and its concatenated
+#    $[h_t; \mu; \sigma]$ take, and how much does `asp_lab`'s context term
+#    $W_\mu \mu + W_\sigma \sigma$ take with 128 attention channels?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The repeated mean and standard deviation are two $(B, C, T)$ tensors,
+# {glue:text}`ex_repeat_mib:.0f` MiB, and the concatenation a $(B, 3C, T)$ one,
+# {glue:text}`ex_concat_mib:.0f` MiB, which the convolution keeps for its backward.
+# `asp_lab` adds a $(B, A)$ term, {glue:text}`ex_context_kib:.0f` KiB, broadcast over
+# time inside the sum $W_h h_t + b + \text{context}$: the same numbers, since
+# $W [h_t; \mu; \sigma] = W_h h_t + W_\mu \mu + W_\sigma \sigma$. The measured difference
+# in section 5 is smaller than this, because `asp_lab` spends memory elsewhere (the
+# temporaries listed after the targets table).
+# ```
+#
+# 3. **bfloat16 all the way.** Run `bench.run([(8, 256, 100)], dtype="bfloat16",
+#    repeats=2)` and read `skipped`. Which layer cannot run with bfloat16 parameters and
+#    inputs, and why?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# SpeechBrain's layer with global context (`speechbrain-asp-gc`). It builds its padding
+# mask from `lengths` in float32 and multiplies it into the statistics, so the mean and
+# standard deviation of the global context come out in float32 while `h` is bfloat16;
+# `torch.cat` promotes the concatenation to float32, and the bfloat16 convolution then
+# refuses a float32 input. SpeechBrain issue #2544 reports this dtype mismatch for
+# float16 and bfloat16 training. `asp_lab` casts the context to the parameters' dtype and
+# accumulates its moments in float32 internally, returning `h`'s dtype, so its layers
+# run in either format. The skip reason in `skipped` gives the exact error. (Where
+# SpeechBrain is not installed, both of its rows are skipped for that reason instead:
+# `make bench-deps` installs it.)
+# ```
