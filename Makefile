@@ -82,9 +82,12 @@ models: $(STAMP)
 # without it). --no-deps on purpose: speechbrain declares torchaudio, whose wheel would pull
 # another torch. ECAPA_TDNN needs only hyperpyyaml and ruamel.yaml besides what .venv has;
 # asp_lab.bench stands a stub in for torchaudio while it imports.
-bench-deps: $(STAMP)
+bench-deps: $(VENV)/.bench-deps
+
+$(VENV)/.bench-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
 	  speechbrain==1.1.2 hyperpyyaml==1.2.3 ruamel.yaml==0.18.17
+	@touch $@
 
 bench: $(STAMP)
 	$(BIN)/asp-lab bench --out benchmarks/cpu-$$(date +%Y-%m-%d).json \
