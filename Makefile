@@ -17,6 +17,7 @@ help:
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make sync    regenerate each notebooks/*.ipynb from its .py, without outputs"
 	@echo "make bench   time pooling layers on this machine into benchmarks/ (bench-deps: SpeechBrain)"
+	@echo "make models  retrain every shipped checkpoint from scratch (about 30 min on 2 cores)"
 	@echo "make clean   remove _build and caches (keeps .venv)"
 
 install: $(STAMP)
