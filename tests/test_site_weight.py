@@ -30,6 +30,12 @@ ALLOWED_HEAVY: dict[str, str] = {
         "its static widget needs plotly.js (4.9 MB, one file that the browser caches for every "
         "page with a plotly figure); without it the chapter weighs about 4.7 MB"
     ),
+    "notebooks/06_attention_noise": (
+        "its static widget needs plotly.js (4.9 MB, cached across pages) and the page inlines "
+        "four noisy clips and the clean one as 16 kHz WAV players (1.5 MB, so readers hear "
+        "what the models heard); without plotly.js it weighs about 6 MB, 3.5 MB of which "
+        "every page of the site loads"
+    ),
 }
 #: Link relations that make the browser fetch the file when the page opens.
 FETCHED_RELS = {"stylesheet", "preload", "modulepreload", "icon", "shortcut", "apple-touch-icon"}
