@@ -42,7 +42,15 @@ $(MATHJAX): $(STAMP)
 
 assets: $(ASSETS)
 
-book: $(STAMP) $(ASSETS)
+# The execution cache re-runs a notebook only when its own code changes; a change to the
+# library or the shipped checkpoints must re-run them all, so it clears the cache.
+LIBRARY := $(wildcard asp_lab/*.py asp_lab/checkpoints/*)
+LIB_STAMP := _build/.asp_lab-stamp
+$(LIB_STAMP): $(LIBRARY)
+	rm -rf _build/.jupyter_cache
+	@mkdir -p $(@D) && touch $@
+
+book: $(STAMP) $(ASSETS) $(LIB_STAMP)
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 
 # Publish _build/html by hand to the gh-pages branch (the workflow in .github/workflows/book.yml
@@ -62,7 +70,7 @@ browser:
 	      || echo "could not install chromium; browser tests will fail under CI=true and be skipped otherwise"; \
 	    else echo "chromium/chromedriver not found: install them (Debian: apt-get install chromium chromium-driver) to run the browser tests"; fi; }
 
-test: $(STAMP) $(ASSETS) browser bench-deps
+test: $(STAMP) $(ASSETS) $(LIB_STAMP) browser bench-deps
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/python -m pytest
 
 lab: $(STAMP)
