@@ -75,7 +75,7 @@ test: $(STAMP) $(ASSETS) $(LIB_STAMP) browser bench-deps
 
 lab: $(STAMP)
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet "jupyterlab>=4,<5"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 sync: $(STAMP)
 	$(BIN)/jupytext --to ipynb $(NOTEBOOKS)

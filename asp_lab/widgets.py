@@ -105,7 +105,8 @@ def attention_explorer(utterances: Sequence[str | os.PathLike] | None = None):
     scale = widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05,
                                    description="scale v", continuous_update=False)
     temperature = widgets.FloatLogSlider(value=1.0, base=10, min=-2, max=2, step=0.05,
-                                         description="temperature τ", continuous_update=False)
+                                         description="temperature τ", continuous_update=False,
+                                         style={"description_width": "initial"})
     summary = widgets.HTML()
     # The figure goes in as PNG bytes: no dependence on the notebook's matplotlib backend,
     # and the widget's state alone says what is shown.
@@ -222,7 +223,7 @@ class NoiseAttentionExplorer:
         self.length = widgets.FloatSlider(value=0.33, min=0.05, max=1.0, step=0.01,
                                           description="length", continuous_update=False)
         self.mode = widgets.ToggleButtons(options=["replace", "add"], value="replace",
-                                          description="noise")
+                                          description="noise is")
         self.model = widgets.Dropdown(options=list(NOISE_EXPLORER_MODELS), value="asp-scalar",
                                       description="model")
         self.upload = widgets.FileUpload(accept=".wav,.flac,.ogg,audio/*", multiple=False,
