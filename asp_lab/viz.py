@@ -201,7 +201,7 @@ def attention_slider_figure(
     def title(name: str, j: int) -> str:
         alpha = np.asarray(states[name]["alphas"][j], dtype=float)
         n_eff = 1.0 / float(np.sum(alpha**2))
-        return (f"{name}: temperature τ = {temperatures[j]:g}, effective frames "
+        return (f"{name}: temperature τ = {temperatures[j]:g}<br>effective frames "
                 f"1/Σα² = {n_eff:.1f} of T = {alpha.size}")
 
     def y_range(name: str, j: int) -> list[float]:
@@ -269,13 +269,17 @@ def attention_slider_figure(
         layout[f"sliders[{u}].active"] = active
         buttons.append({"method": "update", "label": name,
                         "args": [{"visible": visible(u, active)}, layout]})
+    # Title (two lines) at the top, the menu just above the plots, the legend at the very
+    # bottom, below the slider: nothing overlaps when a phone narrows the figure.
     fig.update_layout(
-        title={"text": title(names[0], active), "font": {"size": 14}},
+        title={"text": title(names[0], active), "font": {"size": 14}, "x": 0.01,
+               "xanchor": "left", "y": 0.93, "yref": "container", "yanchor": "top"},
         sliders=sliders,
         updatemenus=[{"type": "dropdown", "buttons": buttons, "active": 0,
-                      "x": 1.0, "xanchor": "right", "y": 1.16, "yanchor": "top"}],
-        height=520, margin={"t": 110, "b": 40, "l": 70, "r": 20},
-        legend={"orientation": "h", "x": 0, "y": 1.06, "xanchor": "left", "yanchor": "bottom"},
+                      "x": 1.0, "xanchor": "right", "y": 1.03, "yanchor": "bottom"}],
+        height=600, margin={"t": 120, "b": 150, "l": 70, "r": 20},
+        legend={"orientation": "h", "x": 0, "y": 0.0, "xanchor": "left", "yanchor": "bottom",
+                "yref": "container"},
         template="plotly_white",
     )
     fig.update_yaxes(title_text="loudness (ln power)", row=1, col=1)
