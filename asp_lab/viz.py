@@ -13,6 +13,20 @@ import os
 BOOK_BUILD_ENV = "ASP_LAB_BOOK_BUILD"
 
 
+def glue(name: str, value, display: bool = False) -> None:
+    """Store a value that the chapter's prose quotes (myst-nb's ``glue``).
+
+    numpy and torch scalars become Python numbers, so ``{glue:text}`name:.3f``` formats
+    them. Outside the book build (JupyterLab, Colab without myst-nb) nothing is stored.
+    """
+    value = value.item() if hasattr(value, "item") else value
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=display)
+
+
 def show_plotly(fig, div_id: str | None = None):
     """Display a plotly figure so that it works both in the built book and in a notebook.
 

@@ -55,12 +55,7 @@ from IPython.display import Audio
 from asp_lab import data, features, viz
 from asp_lab.pooling import StatisticsPooling
 
-try:
-    from myst_nb import glue  # the book build: values the text quotes
-except ImportError:  # a plain notebook (e.g. Colab): nothing to store
-
-    def glue(name, value, display=True):
-        pass
+glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
 # %% [markdown]
 # ## A real utterance

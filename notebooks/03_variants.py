@@ -64,17 +64,7 @@ from asp_lab import analysis, blog, data, features, models, pooling, viz, widget
 from asp_lab.pooling import AttentiveStatisticsPooling, StatisticsPooling
 from asp_lab.variants import MultiHeadAttentiveStatisticsPooling
 
-try:
-    from myst_nb import glue as _myst_glue  # the book build: values the text quotes
-except ImportError:  # a plain notebook (e.g. Colab): nothing to store
-    _myst_glue = None
-
-
-def glue(name: str, value) -> None:
-    """Store a number the prose quotes (numpy and torch scalars become Python numbers)."""
-    value = value.item() if hasattr(value, "item") else value
-    if _myst_glue is not None:
-        _myst_glue(name, value, display=False)
+glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
 
 def show_table(header: list[str], rows: list[list]) -> None:

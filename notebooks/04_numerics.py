@@ -56,19 +56,9 @@ import numpy as np
 import torch
 from IPython.display import HTML, display
 
-from asp_lab import blog, data, features, pooling
+from asp_lab import blog, data, features, pooling, viz
 
-try:
-    from myst_nb import glue as _myst_glue
-except ImportError:  # outside the book build (e.g. Colab without myst-nb)
-    _myst_glue = None
-
-
-def glue(name: str, value, display: bool = False) -> None:
-    """myst-nb's glue for numbers quoted in the prose (numpy scalars -> Python)."""
-    value = value.item() if hasattr(value, "item") else value
-    if _myst_glue is not None:
-        _myst_glue(name, value, display=display)
+glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
 
 def show_table(header: list[str], rows: list[list]) -> None:

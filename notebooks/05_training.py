@@ -62,20 +62,10 @@ from IPython.display import HTML, Markdown, display
 import asp_lab
 from asp_lab import analysis, data, features, metrics, models, train, viz
 
-try:
-    from myst_nb import glue as _myst_glue  # the book build: values the text quotes
-except ImportError:  # a plain notebook (e.g. Colab): nothing to store
-    _myst_glue = None
-
 
 def glue(name: str, value) -> None:
-    """Store a value the prose quotes: numpy and torch scalars become Python numbers (the
-    prose's glue:text roles format them), strings become Markdown (for glue:md roles)."""
-    value = value.item() if hasattr(value, "item") else value
-    if isinstance(value, str):
-        value = Markdown(value)
-    if _myst_glue is not None:
-        _myst_glue(name, value, display=False)
+    """``viz.glue``, with strings stored as Markdown (for the prose's glue:md roles)."""
+    viz.glue(name, Markdown(value) if isinstance(value, str) else value)
 
 
 def show_table(header: list[str], rows: list[list]) -> None:
