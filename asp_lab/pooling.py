@@ -54,13 +54,16 @@ def _check_frames(h: torch.Tensor, name: str = "h") -> None:
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {h.dtype}")
     if h.shape[-1] < 1:
         raise ValueError(f"{name} has no frames: shape {tuple(h.shape)} has T=0")
-    bad = ~torch.isfinite(h)
-    if bad.any():
-        b, c, t = (int(i) for i in bad.nonzero()[0])
-        raise ValueError(
-            f"{name} contains NaN or inf ({int(bad.sum())} values; first at "
-            f"batch {b}, channel {c}, frame {t}: {h[b, c, t].item()})"
-        )
+    # One NaN or inf makes the sum NaN or inf, so a sum (one read, no copy) answers "all
+    # finite?"; only when it says no do we pay for a mask that locates the culprit.
+    if not torch.isfinite(h.sum(dtype=torch.float32)):
+        bad = ~torch.isfinite(h)
+        if bad.any():  # else the sum overflowed: every value is finite, just large
+            b, c, t = (int(i) for i in bad.nonzero()[0])
+            raise ValueError(
+                f"{name} contains NaN or inf ({int(bad.sum())} values; first at "
+                f"batch {b}, channel {c}, frame {t}: {h[b, c, t].item()})"
+            )
 
 
 def _check_lengths(
@@ -127,16 +130,21 @@ def attention_scores(
         raise ValueError(f"b must have shape (A,) = ({A},), got {tuple(b.shape)}")
     if v.dim() not in (1, 2) or v.shape[-1] != A:
         raise ValueError(f"v must have shape (A,) or (C_out, A) with A={A}, got {tuple(v.shape)}")
+    if context is not None and context.shape != (h.shape[0], A):
+        raise ValueError(
+            f"context must have shape (B, A) = ({h.shape[0]}, {A}), got {tuple(context.shape)}"
+        )
+    return _scores(h, W, b, v, k, f, context)
+
+
+def _scores(h, W, b, v, k, f, context=None) -> torch.Tensor:
+    """``attention_scores`` without the checks (the modules check their input once)."""
     z = torch.matmul(W, h) + b[:, None]  # (B, A, T): W h_t + b for every frame t
     if context is not None:
-        if context.shape != (h.shape[0], A):
-            raise ValueError(
-                f"context must have shape (B, A) = ({h.shape[0]}, {A}), got {tuple(context.shape)}"
-            )
         z = z + context[:, :, None].to(z.dtype)  # broadcast over time, no (B, 3C, T) tensor
     e = torch.matmul(v, f(z))  # (B, T) when v is (A,); (B, C_out, T) when v is (C_out, A)
     k = torch.as_tensor(k, dtype=e.dtype, device=e.device)
-    return e + (k[:, None] if k.dim() == 1 else k)
+    return e.add_(k[:, None] if k.dim() == 1 else k)  # in place: no second copy of e
 
 
 def attention_weights(
@@ -161,10 +169,8 @@ def attention_weights(
     B, T = e.shape[0], e.shape[-1]
     lengths = _check_lengths(lengths, B, T, e.device)
     dtype = e.dtype
-    e = e.to(torch.promote_types(dtype, torch.float32))
-    if lengths is not None:  # first, so that whatever scores padding got, they are ignored
-        valid = _valid_frames(lengths, T)
-        e = e.masked_fill(~(valid if e.dim() == 2 else valid[:, None, :]), float("-inf"))
+    # Padding first, so that whatever scores padding got, they are ignored.
+    e = _mask_padding(e, None if lengths is None else _valid_frames(lengths, T))
     if torch.isnan(e).any():
         raise ValueError("e contains NaN scores on valid frames")
     if (e == float("inf")).any():
@@ -174,6 +180,14 @@ def attention_weights(
         row = tuple(int(i) for i in empty.nonzero()[0])
         raise ValueError(f"row {row} of e has no valid frame: every score is -inf or padding")
     return torch.softmax(e, dim=-1).to(dtype)
+
+
+def _mask_padding(e: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+    """Scores in float32 at least, ``-inf`` on padding (``valid``: ``(B, T)`` or None)."""
+    e = e.to(torch.promote_types(e.dtype, torch.float32))
+    if valid is None:
+        return e
+    return e.masked_fill(~(valid if e.dim() == 2 else valid[:, None, :]), float("-inf"))
 
 
 def uniform_weights(
@@ -219,21 +233,94 @@ def weighted_moments(h: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor
             f"expected {expected}"
         )
     acc = torch.promote_types(h.dtype, torch.float32)
-    x = h.to(acc)
     a = alpha.to(acc)
-    if a.dim() == 2:
-        a = a[:, None, :]  # one weight per frame, shared by every channel
     if (a < 0).any():
         raise ValueError("alpha has negative weights; weights must be non-negative")
     total = a.sum(dim=-1, keepdim=True)
     if (total <= 0).any():
         raise ValueError("alpha has a row whose weights sum to 0; it weights no frame")
     a = a / total  # sums to one in float32, even if alpha was rounded to half precision
-    x = x.masked_fill(a == 0, 0.0)  # a frame of weight 0 adds nothing, whatever its value
-    mu = (a * x).sum(dim=-1)  # (B, C)
-    var = (a * (x - mu[:, :, None]).square()).sum(dim=-1)  # (B, C), second pass
-    sigma = var.clamp(min=VAR_FLOOR).sqrt()
+    x = h.to(acc)
+    zero = a == 0 if a.dim() == 3 else (a == 0)[:, None, :]
+    if zero.any():  # a frame of weight 0 adds nothing, whatever its value (even NaN)
+        x = x.masked_fill(zero, 0.0)
+    mu, sigma = _moments(x, a)
     return mu.to(h.dtype), sigma.to(h.dtype)
+
+
+def _weighted_sum(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """``sum_t a_t x_t``: ``(B, C, T)`` frames, ``(B, T)`` or ``(B, C, T)`` weights -> ``(B, C)``.
+
+    As an ``einsum`` it is a batched dot product, with no ``(B, C, T)`` product in memory."""
+    return torch.einsum("bct,bt->bc" if a.dim() == 2 else "bct,bct->bc", x, a)
+
+
+class _Moments(torch.autograd.Function):
+    """``mu`` and ``sigma`` of ``x: (B, C, T)`` under weights ``a`` that sum to one over time,
+    with the gradient written out by hand (chapter 7).
+
+    Autograd would keep the deviations ``h_t - mu`` and their squares, two ``(B, C, T)``
+    tensors, from the forward pass to the backward. Writing the backward keeps neither: it
+    recomputes the deviations ``d_t = h_t - mu`` once and uses
+
+    - ``d mu / d h_t = a_t`` and ``d var / d h_t = 2 a_t d_t`` (the path through ``mu``
+      adds ``-2 a_t sum_s a_s d_s``, which is 0 because the ``a_s`` sum to one);
+    - ``d mu / d a_t = h_t`` and ``d var / d a_t = d_t^2`` (the path through ``mu`` is
+      again 0);
+    - ``d sigma / d var = 1 / (2 sigma)``, and 0 where the variance was floored.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.autocast(x.device.type, enabled=False):  # sums stay in x's dtype
+            mu = _weighted_sum(x, a)  # first pass
+            var = _weighted_sum((x - mu[:, :, None]).square_(), a)  # second pass
+            sigma = var.clamp(min=VAR_FLOOR).sqrt()
+        ctx.save_for_backward(x, a, mu, sigma)
+        return mu, sigma
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_mu: torch.Tensor, grad_sigma: torch.Tensor):
+        x, a, mu, sigma = ctx.saved_tensors
+        grad_var = torch.where(sigma > math.sqrt(VAR_FLOOR), grad_sigma / (2 * sigma), 0.0)
+        d = x - mu[:, :, None]  # the deviations h_t - mu, (B, C, T)
+        grad_x = grad_a = None
+        if ctx.needs_input_grad[1]:  # dL/da_t = grad_mu h_t + grad_var d_t^2
+            grad_a = d.square().mul_(grad_var[:, :, None]).addcmul_(x, grad_mu[:, :, None])
+            if a.dim() == 2:  # one weight per frame: its gradient sums over the channels
+                grad_a = grad_a.sum(dim=1)
+        if ctx.needs_input_grad[0]:  # dL/dh_t = a_t (grad_mu + 2 grad_var d_t)
+            w = a if a.dim() == 3 else a[:, None, :]
+            grad_x = d.mul_(2 * grad_var[:, :, None]).add_(grad_mu[:, :, None]).mul_(w)
+        return grad_x, grad_a
+
+
+def _moments(x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weighted_moments`` without the checks: ``x`` in float32 or float64, ``a`` summing
+    to one in the same dtype, no NaN or inf in ``x`` where ``a`` is 0."""
+    return _Moments.apply(x, a)
+
+
+def _equal_weights(valid: torch.Tensor | None, batch: int, frames: int, like: torch.Tensor):
+    """``(B, T)`` weights ``1 / n_b`` on the valid frames, in ``like``'s dtype and device."""
+    if valid is None:
+        return torch.full((batch, frames), 1.0 / frames, dtype=like.dtype, device=like.device)
+    w = valid.to(like.dtype)
+    return w / w.sum(dim=1, keepdim=True)
+
+
+def _prepare(h: torch.Tensor, lengths) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Check ``h`` and ``lengths`` once, for a module's forward. Returns ``h`` with 0 on the
+    padding (whatever it held, it can then change nothing) and the ``(B, T)`` mask of valid
+    frames, or None when no row is padded."""
+    _check_frames(h)
+    B, _, T = h.shape
+    lengths = _check_lengths(lengths, B, T, h.device)
+    if lengths is None or bool((lengths == T).all()):
+        return h, None
+    valid = _valid_frames(lengths, T)
+    return h.masked_fill(~valid[:, None, :], 0.0), valid
 
 
 # ------------------------------------------------------------------------------ modules
@@ -249,10 +336,10 @@ class StatisticsPooling(nn.Module):
     def forward(
         self, h: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None = None
     ) -> torch.Tensor:
-        _check_frames(h)
-        alpha = uniform_weights(h.shape[0], h.shape[-1], lengths, device=h.device)
-        mu, sigma = weighted_moments(h, alpha)
-        return torch.cat([mu, sigma], dim=1)
+        h, valid = _prepare(h, lengths)
+        x = h.to(torch.promote_types(h.dtype, torch.float32))
+        mu, sigma = _moments(x, _equal_weights(valid, h.shape[0], h.shape[-1], like=x))
+        return torch.cat([mu, sigma], dim=1).to(h.dtype)
 
 
 class AttentiveStatisticsPooling(nn.Module):
@@ -326,7 +413,8 @@ class AttentiveStatisticsPooling(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """``h: (B, C, T)`` -> pooled ``(B, 2C)``, and with ``return_attention`` also alpha:
         ``(B, T)`` in scalar mode, ``(B, C, T)`` in channel mode (0 on padding)."""
-        _check_frames(h)
+        # The three steps, with the input checked once here rather than in each step.
+        h, valid = _prepare(h, lengths)
         if h.shape[1] != self.channels:
             raise ValueError(
                 f"h has {h.shape[1]} channels but this pooling was built for "
@@ -337,23 +425,17 @@ class AttentiveStatisticsPooling(nn.Module):
                 f"h is {h.dtype} but this pooling's parameters are {self.W.dtype}: convert "
                 f"one to the other (e.g. pool.to({h.dtype})) or run under torch.autocast"
             )
+        B, _, T = h.shape
+        x = h.to(torch.promote_types(h.dtype, torch.float32))  # the moments' precision
         context = None
-        if self.W_context is not None:
-            mu, sigma = weighted_moments(
-                h, uniform_weights(h.shape[0], h.shape[-1], lengths, device=h.device)
-            )
+        if self.W_context is not None:  # W_mu mu + W_sigma sigma, once per utterance
+            mu, sigma = _moments(x, _equal_weights(valid, B, T, like=x))
             context = torch.cat([mu, sigma], dim=1).to(self.W_context.dtype) @ self.W_context.T
-        valid = None
-        if lengths is not None and self.norm is not None:
-            lengths = _check_lengths(lengths, h.shape[0], h.shape[-1], h.device)
-            valid = _valid_frames(lengths, h.shape[-1])
-        e = attention_scores(
-            h, self.W, self.b, self.v, self.k, f=lambda z: self.f(z, valid), context=context
-        )
+        e = _scores(h, self.W, self.b, self.v, self.k, lambda z: self.f(z, valid), context)
         # The weights stay in float32 (or float64) up to the moments, even for half inputs.
-        alpha = attention_weights(e.to(torch.promote_types(e.dtype, torch.float32)), lengths)
-        mu, sigma = weighted_moments(h, alpha)
-        pooled = torch.cat([mu, sigma], dim=1)
+        alpha = torch.softmax(_mask_padding(e, valid), dim=-1)
+        mu, sigma = _moments(x, alpha)
+        pooled = torch.cat([mu, sigma], dim=1).to(h.dtype)
         return (pooled, alpha.to(h.dtype)) if return_attention else pooled
 
     def extra_repr(self) -> str:

@@ -334,6 +334,45 @@ def test_sigma_accurate_when_mean_is_large_against_spread(weights):
     assert one_pass_err > 1000 * err
 
 
+# ---------------------------------------------------------------- the hand-written gradient
+
+
+def _two_pass_by_autograd(x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The moments as plain tensor arithmetic, for autograd to differentiate."""
+    w = a if a.dim() == 3 else a[:, None, :]
+    mu = (w * x).sum(dim=-1)
+    var = (w * (x - mu[:, :, None]).square()).sum(dim=-1)
+    return mu, var.clamp(min=pooling.VAR_FLOOR).sqrt()
+
+
+@SETTINGS
+@given(B=batches, C=channels, T=frames, seed=seeds, scale=st.floats(0.0, 10.0))
+@pytest.mark.parametrize("per_channel", [False, True], ids=["BT", "BCT"])
+def test_hand_written_moments_gradient_equals_autograd(per_channel, B, C, T, seed, scale):
+    """The backward of the moments, written by hand, gives autograd's gradients for h and for
+    the weights (a softmax, so they sum to one), for any upstream gradient."""
+    x = (randn(B, C, T, seed=seed) * 3 + 1).requires_grad_(True)
+    scores = (randn(*((B, C, T) if per_channel else (B, T)), seed=seed + 1) * scale)
+    scores.requires_grad_(True)
+    g_mu, g_sigma = randn(B, C, seed=seed + 2), randn(B, C, seed=seed + 3)
+    grads = []
+    for moments in (pooling._moments, _two_pass_by_autograd):
+        mu, sigma = moments(x, torch.softmax(scores, dim=-1))
+        grads.append(torch.autograd.grad((mu * g_mu + sigma * g_sigma).sum(), (x, scores)))
+    for ours, autograd in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, autograd, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode,gc", VARIANTS + [("stats", False)], ids=VARIANT_IDS + ["stats"])
+def test_module_gradients_pass_gradcheck(mode, gc):
+    """Finite differences agree with the backward of every module, padding included."""
+    m = StatisticsPooling() if mode == "stats" else make_asp(3, mode, gc, sharpen=1.0)
+    h = randn(2, 3, 6, seed=1).requires_grad_(True)
+    lengths = torch.tensor([6, 4])
+    params = [p for p in m.parameters() if p.requires_grad]
+    assert torch.autograd.gradcheck(lambda h, *_: m(h, lengths=lengths), (h, *params))
+
+
 @pytest.mark.parametrize("constant", [0.0, 3.0, -1e3])
 def test_sigma_and_its_gradient_when_a_channel_is_constant(constant):
     B, C, T = 2, 3, 8
