@@ -139,12 +139,22 @@ def attention_scores(
 
 def _scores(h, W, b, v, k, f, context=None) -> torch.Tensor:
     """``attention_scores`` without the checks (the modules check their input once)."""
-    z = torch.matmul(W, h) + b[:, None]  # (B, A, T): W h_t + b for every frame t
+    z = _at_every_frame(W, h, b)  # (B, A, T): W h_t + b for every frame t
     if context is not None:
         z = z + context[:, :, None].to(z.dtype)  # broadcast over time, no (B, 3C, T) tensor
-    e = torch.matmul(v, f(z))  # (B, T) when v is (A,); (B, C_out, T) when v is (C_out, A)
-    k = torch.as_tensor(k, dtype=e.dtype, device=e.device)
-    return e.add_(k[:, None] if k.dim() == 1 else k)  # in place: no second copy of e
+    k = torch.as_tensor(k, dtype=z.dtype, device=z.device)
+    if v.dim() == 1:  # one score per frame: (B, T)
+        return _at_every_frame(v[None, :], f(z), k.reshape(1)).squeeze(1)
+    return _at_every_frame(v, f(z), k.expand(v.shape[0]))  # one per frame and channel
+
+
+def _at_every_frame(W: torch.Tensor, h: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``W h_t + b`` for every frame ``t``: ``(A, C)``, ``(B, C, T)``, ``(A,)`` -> ``(B, A, T)``.
+
+    That is a convolution with kernel size 1, as ECAPA-TDNN writes it (``nn.Conv1d``), and
+    PyTorch's convolution kernels compute it faster than ``torch.matmul(W, h) + b[:, None]``
+    (up to twice as fast on a CPU, chapter 7), with the bias added in the same pass."""
+    return nn.functional.conv1d(h, W[:, :, None], b)
 
 
 def attention_weights(
