@@ -550,17 +550,17 @@ glue("n_post_big", n_post_big)
 # Per utterance of $T$ frames, with $K$ scores per frame:
 #
 # - matrix products: $2ACT$ for $W h_t$, $2KAT$ for $v$; global context adds $2A \cdot 2C$
-#   once per utterance (broadcast), or $2A \cdot 2C \cdot T$ (explicit concatenation);
+#   once per utterance (broadcast), or $2A \cdot 2C \cdot T$ (explicit concatenation).
+#   The two weighted sums of the moments, $\sum_t \alpha_t h_t$ and
+#   $\sum_t \alpha_t (h_t - \mu)^2$, are batched dot products in `asp_lab` (chapter 7),
+#   $2CT$ each, so $4CT$, and $4CT$ more for global context's unweighted moments;
 # - elementwise, roughly: $AT$ for the ReLU ($2AT$ more for a batch norm), $3KT$ for the
-#   softmax (exponential, sum, division), $6CT$ for the weighted moments (mean: multiply and
-#   add; variance: subtract, square, multiply, add), and $6CT$ more for global context's
-#   unweighted moments.
+#   softmax (exponential, sum, division), $2CT$ for the rest of the moments (subtract the
+#   mean, square), and $2CT$ more for global context's.
 #
-# `FlopCounterMode` counts only the matrix products, so it checks the first line, with one
-# catch: for the scalar attention, `torch.matmul` computes the product with the vector $v$
-# as a matrix-vector product, `aten.mv`, and this version of the counter has no formula for
-# `aten.mv` (it counts `aten.mm`, `aten.bmm` and the like). For $K = 1$ it should therefore
-# come out exactly $2AT$ short of the formula, and we check that it does.
+# `FlopCounterMode` counts the matrix products and convolutions (`asp_lab` computes
+# $W h_t + b$ at every frame as a convolution with kernel size 1, chapter 7), and not the
+# elementwise operations, so it checks the first line exactly.
 
 # %%
 def pooling_variants(C: int, A: int, H: int) -> dict:
@@ -581,11 +581,11 @@ def pooling_variants(C: int, A: int, H: int) -> dict:
 
 def formula(C: int, A: int, T: int, K: int, bn: bool, gc: str | None) -> tuple[int, int, int]:
     """(parameters, matrix-product FLOPs, elementwise FLOPs) per utterance of T frames."""
-    moments = 6 * C * T
+    sums, moments = 4 * C * T, 2 * C * T  # the moments: two dot products, subtract and square
     if K == 0:  # statistics pooling: the moments only
-        return 0, 0, moments
+        return 0, sums, moments
     params = A * C + A + K * A + K + (2 * C * A if gc else 0) + (2 * A if bn else 0)
-    matmul = 2 * A * C * T + 2 * K * A * T
+    matmul = 2 * A * C * T + 2 * K * A * T + sums + (sums if gc else 0)
     matmul += {None: 0, "broadcast": 2 * A * 2 * C, "explicit": 2 * A * 2 * C * T}[gc]
     elementwise = A * T + (2 * A * T if bn else 0) + 3 * K * T + moments + (moments if gc else 0)
     return params, matmul, elementwise
@@ -610,20 +610,17 @@ for size, s in SIZES.items():
         counted = models.count_parameters(module)
         assert counted == params, (size, name, counted, params)
         flops = counted_matmul_flops(module, gc, s["C"], s["T"])
-        uncounted_mv = 2 * s["A"] * s["T"] if K == 1 else 0  # v^T z as aten.mv, not counted
-        assert flops == matmul - uncounted_mv, (size, name, flops, matmul)
+        assert flops == matmul, (size, name, flops, matmul)
         costs[size, name] = dict(K=K, params=counted, matmul=matmul, counted=flops, elementwise=elementwise)
-print(f"{len(costs)} rows: parameters and matrix-product FLOPs agree with the formulas "
-      f"(less the scalar rows' aten.mv, 2AT FLOPs, uncounted)")
+print(f"{len(costs)} rows: parameters and matrix-product FLOPs agree with the formulas")
 glue("tdnn_C", shipped["pool_channels"])
 glue("tdnn_A", shipped["attention_channels"])
 
 # %% [markdown]
 # Every parameter count from the modules equals the formula, and every count of
-# `FlopCounterMode` equals the formula's matrix products, less the uncounted $2AT$ of the
-# scalar rows. The two sizes: ECAPA-like ($C = 1536$, $A = 128$, $H = 8$) and this book's
-# x-vector encoder as chapter 5 trains it, read from its shipped checkpoint: its pooling
-# sees $C =$ {glue:text}`tdnn_C` channels, with $A =$ {glue:text}`tdnn_A` hidden units
+# `FlopCounterMode` equals the formula's matrix products. The two sizes: ECAPA-like
+# ($C = 1536$, $A = 128$, $H = 8$) and this book's x-vector encoder as chapter 5 trains
+# it, read from its shipped checkpoint: its pooling sees $C =$ {glue:text}`tdnn_C` channels, with $A =$ {glue:text}`tdnn_A` hidden units
 # ($H = 8$). Both for $T = 300$ frames (3 s).
 
 # %%
