@@ -746,18 +746,9 @@ def clean_attention_grid(models=GRID_MODELS, utterances=None, quiet_fraction: fl
 
 
 def _code_version() -> dict:
-    import subprocess
+    from .train import git_commit
 
-    here = Path(__file__).resolve()
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here.parent, text=True,
-                                capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."],
-                               cwd=here.parent, text=True, capture_output=True).stdout.strip()
-        commit += "-dirty" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {"git_commit": commit, "analysis_py_sha256": data.sha256(here)}
+    return {"git_commit": git_commit(), "analysis_py_sha256": data.sha256(Path(__file__))}
 
 
 def precompute_attention_grid(out: str | os.PathLike = ATTENTION_GRID, utterances=None,

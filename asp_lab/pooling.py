@@ -14,6 +14,10 @@ ECAPA-TDNN, Desplanques et al., 2020, arXiv:2005.07143):
 3. ``weighted_moments``:   mu = sum_t alpha_t h_t,  sigma = sqrt(sum_t alpha_t (h_t - mu)^2)
 
 Statistics pooling (Snyder et al., 2018) is step 3 with uniform weights 1/T.
+
+Each step function checks its input and names what is wrong. The modules check ``h`` once
+and then call unchecked versions of the steps (``_scores``, ``_moments``), so that a
+forward pass walks over the ``(B, C, T)`` frames as few times as it can (chapter 7).
 """
 
 from __future__ import annotations

@@ -308,12 +308,16 @@ def seed_everything(seed: int, device: torch.device) -> None:
 
 
 def git_commit() -> str:
-    """The repository's HEAD commit (with ``-dirty`` if files changed), or ``unknown``."""
+    """The repository's HEAD commit (with ``-dirty`` if tracked files changed), or ``unknown``.
+
+    The shipped checkpoints (``asp_lab/checkpoints/``) do not count: they are what ``make
+    models`` writes, so they change while it runs, and the code that made them did not."""
     repo = Path(__file__).resolve().parent.parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", f":(exclude){CHECKPOINT_DIR.relative_to(repo)}"],
                                cwd=repo, capture_output=True, text=True, timeout=10).stdout
         return head + ("-dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
