@@ -210,6 +210,26 @@ def draw_batch(
     return torch.from_numpy(batch), torch.from_numpy(labels.astype(np.int64))
 
 
+class StepBatches(torch.utils.data.Dataset):
+    """Item ``i`` is the batch of step ``first + i`` (:func:`draw_batch`), so that a
+    ``DataLoader`` with worker processes draws the very batches the main process would,
+    in order, while the model trains on the previous ones."""
+
+    def __init__(self, audio, noises, cfg: TrainConfig, first: int, last: int,
+                 rank: int = 0, world_size: int = 1) -> None:
+        self.audio, self.noises, self.cfg = audio, noises, cfg
+        self.first, self.last, self.rank, self.world_size = first, last, rank, world_size
+
+    def __len__(self) -> int:
+        return max(0, self.last - self.first)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= i < len(self):
+            raise IndexError(f"step {self.first + i} is outside {self.first}..{self.last - 1}")
+        return draw_batch(self.audio, self.noises, self.cfg, self.first + i, self.rank,
+                          self.world_size)
+
+
 # ------------------------------------------------------------------- optimisation parts
 
 
@@ -372,6 +392,8 @@ def train(
     rank: int | None = None,
     world_size: int | None = None,
     threads: int | None = None,
+    workers: int = 0,
+    compile: bool = False,
 ) -> dict:
     """Train one model; return ``{"model", "checkpoint", "provenance"}``.
 
@@ -386,7 +408,12 @@ def train(
         init_method, rank, world_size: for DDP without torchrun (see :func:`launch_local`);
             by default read from torchrun's environment (``RANK``, ``WORLD_SIZE``).
         threads: CPU threads per process (default and maximum: cores // local processes).
+        workers: ``DataLoader`` worker processes that draw the next batches while the model
+            trains (0: draw each batch in the training loop). The batches are the same.
+        compile: run the model (encoder and head) through ``torch.compile``.
     """
+    if workers < 0:
+        raise ValueError(f"workers must be 0 or more, got {workers}")
     env_rank, env_world, local_rank = _dist_env()
     rank = env_rank if rank is None else rank
     world_size = env_world if world_size is None else world_size
@@ -433,7 +460,13 @@ def train(
         running = ckpt["running"]
 
     model = nn.parallel.DistributedDataParallel(net) if distributed else net
+    if compile:
+        model = torch.compile(model)
     last = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+    first = step
+    batches = torch.utils.data.DataLoader(
+        StepBatches(audio, noises, cfg, step, last, rank, world_size), batch_size=None,
+        num_workers=workers, pin_memory=dev.type == "cuda", prefetch_factor=4 if workers else None)
     out = Path(out) if out is not None else None
     if out is not None and rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -457,8 +490,7 @@ def train(
             "wall_seconds": elapsed + time.perf_counter() - start,
         }, path)
 
-    while step < last:
-        wave, labels = draw_batch(audio, noises, cfg, step, rank, world_size)
+    for wave, labels in batches:  # the batches of steps first..last-1, in order
         wave, labels = wave.to(dev, non_blocking=True), labels.to(dev, non_blocking=True)
         for group in optim.param_groups:
             group["lr"] = learning_rate(step, cfg)
@@ -492,6 +524,7 @@ def train(
         if out is not None and rank == 0 and checkpoint_every and step % checkpoint_every == 0:
             save(out / f"{cfg.name}.pt")
     bar.close()
+    run_seconds = time.perf_counter() - start
     if distributed:  # DDP syncs buffers at each forward; make the final BN statistics rank 0's
         for buf in net.buffers():
             dist.broadcast(buf, 0)
@@ -511,6 +544,9 @@ def train(
         "threads": threads,
         "world_size": world_size,
         "amp": str(amp.dtype).removeprefix("torch.") if amp.enabled else "off",
+        "workers": workers,
+        "compile": compile,
+        "steps_per_second": round((step - first) / run_seconds, 3) if step > first else None,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "steps": step,
@@ -767,6 +803,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads per process (default and maximum: cores // processes)")
     p.add_argument("--data-root", default=None)
+    p.add_argument("--workers", type=int, default=0,
+                   help="DataLoader processes that draw batches ahead (default: 0, none)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--all", action="store_true",
                    help="train, evaluate and export every shipped model (make models)")
     p.add_argument("--keep-existing", action="store_true",
@@ -784,12 +823,15 @@ def run_from_args(args: argparse.Namespace) -> int:
                       steps=args.steps, batch_size=args.batch_size, lr=args.lr)
     res = train(cfg, out=args.out, resume=args.resume, device=args.device,
                 stop_after=args.stop_after, checkpoint_every=args.checkpoint_every,
-                evaluate=args.eval, data_root=args.data_root, threads=args.threads)
+                evaluate=args.eval, data_root=args.data_root, threads=args.threads,
+                workers=args.workers, compile=args.compile)
     if res["checkpoint"] is not None:
         m = res["provenance"]["metrics"]
         extra = f", EER {m['eer']:.4f}" if "eer" in m else ""
         loss = m["final_train_loss"]
         extra = (f", final loss {loss:.3f}" if loss is not None else "") + extra
+        rate = res["provenance"]["steps_per_second"]
+        extra = (f", {rate:.2f} steps/s" if rate else "") + extra
         print(f"{res['checkpoint']}: {res['provenance']['steps']} steps in "
               f"{res['provenance']['wall_seconds']:.1f} s{extra}")
     return 0

@@ -18,14 +18,18 @@
 # 2. mixed precision (`torch.autocast`), and what [chapter 4](04_numerics.ipynb) found about
 #    half precision inside a pooling layer;
 # 3. `torch.compile`;
-# 4. a benchmark of pooling layers, ours and the field's: forward+backward time and peak
+# 4. training a model on a GPU: `asp-lab train --device cuda`, with mixed precision,
+#    `DataLoader` workers and `torch.compile`;
+# 5. a benchmark of pooling layers, ours and the field's: forward+backward time and peak
 #    memory, recorded on the machine that built the book, plus a small live run;
-# 5. the GPU figures, which are **not measured yet**: what they will be and the one
+# 6. the GPU figures, which are **not measured yet**: what they will be and the one
 #    command that produces them;
-# 6. how to run every chapter of the book on Colab with a GPU.
+# 7. how to run every chapter of the book on Colab with a GPU.
 #
-# This chapter uses no recordings: its inputs are random frames of the shapes an
-# ECAPA-TDNN pooling layer sees {cite:p}`desplanques2020ecapa`.
+# Except for section 5, its inputs are random frames of the shapes an ECAPA-TDNN pooling
+# layer sees {cite:p}`desplanques2020ecapa`. Section 5 trains briefly on the book's data:
+# speech from LibriSpeech {cite:p}`panayotov2015librispeech` (CC BY 4.0) and noise
+# recordings from Speech Commands {cite:p}`warden2018speechcommands` (CC BY 4.0).
 
 # %% tags=["remove-cell"]
 # Setup for Google Colab: a shallow clone of the repository (the code and data/), asp_lab
@@ -56,7 +60,7 @@ import numpy as np
 import torch
 from IPython.display import HTML, display
 
-from asp_lab import bench, blog, pooling, viz
+from asp_lab import bench, blog, pooling, train, viz
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
@@ -246,7 +250,7 @@ print(f"loss {loss.item():.3f}")
 # conversion: the frames `h` stay float32, only the products become 16-bit.
 #
 # On a CPU, `torch.autocast("cpu")` uses **bfloat16**, so that is what this build can
-# measure; float16 autocast is the GPU's case and waits for a GPU run (section 6). The
+# measure; float16 autocast is the GPU's case and waits for a GPU run (section 7). The
 # next cell pools the same frames in float32 and under bfloat16 autocast and compares the
 # pooled vectors, for frames of zero mean ($m/s = 1$, spread $s$ = 1) and frames with a
 # mean of 100 ($m/s = 100$, the large-offset regime of chapter 4).
@@ -313,7 +317,7 @@ glue("amp_worst_s1", max(max(amp_err[name, 0.0]) for name in candidates))
 # Keep the pooling layer's inputs normalised (a batch norm right before it, as ECAPA-TDNN
 # has) when training under autocast; or run the scoring network in float32 by wrapping
 # the pooling call in `torch.autocast(device.type, enabled=False)` and passing
-# `h.float()`. The layer is a small part of the network's time (section 5), so float32
+# `h.float()`. The layer is a small part of the network's time (section 6), so float32
 # there costs little.
 # ```
 #
@@ -351,7 +355,59 @@ else:
     print("torch.compile skipped in this build (set RUN_COMPILE = True to run it)")
 
 # %% [markdown]
-# ## 5. The benchmark
+# ## 5. Training a model on a GPU
+#
+# `asp-lab train` (chapter 5) takes the device as an option. On a GPU:
+#
+# ```bash
+# asp-lab train --pooling asp-channel --device cuda --workers 4 --compile --out runs/
+# ```
+#
+# - `--device cuda` moves the network, the log-mel front end and each batch to the GPU
+#   (section 2).
+# - Mixed precision follows `asp_lab.train.amp_policy` (section 3): bfloat16 autocast
+#   where the GPU supports it; otherwise float16, with a gradient scaler that multiplies
+#   the loss before the backward pass, divides the gradients after it, and skips a step
+#   whose gradients overflowed. On the CPU, training stays in float32.
+# - `--workers N` starts `N` `DataLoader` processes that cut and mix the next batches
+#   while the model trains on the current one. A batch depends on the seed and the step
+#   alone (`asp_lab.train.draw_batch`), so the workers hand over exactly the batches the
+#   training loop would draw itself, and the trained weights are the same; a test checks
+#   it.
+# - `--compile` passes the model through `torch.compile` (section 4). The first steps are
+#   slow while it compiles; a test checks that the compiled model computes the same
+#   losses.
+#
+# Each run's provenance file (chapter 5) records the device, the precision, the workers,
+# compilation and the steps per second. A short run of chapter 5's recipe here, with no
+# worker and with one, and one thread for the model, so that a worker has a core of its
+# own:
+
+# %%
+cfg_live = train.TrainConfig(pooling="asp-channel", steps=60)
+rate = {}
+for n_workers in (0, 1):
+    run = train.train(cfg_live, device=str(device), workers=n_workers, progress=False,
+                      threads=1)
+    rate[n_workers] = run["provenance"]["steps_per_second"]
+    print(f"workers={n_workers}: {rate[n_workers]:.1f} steps/s on {run['provenance']['device']}"
+          f" ({run['provenance']['amp']} autocast)")
+glue("train_rate_0", rate[0])
+glue("train_rate_1", rate[1])
+glue("train_cores", os.cpu_count())
+glue("train_batch", cfg_live.batch_size)
+
+# %% [markdown]
+# Here, on {glue:text}`train_cores` CPU cores, one step (a batch of
+# {glue:text}`train_batch` crops, forward, backward and update) ran at
+# {glue:text}`train_rate_0:.1f` steps per second with no worker and
+# {glue:text}`train_rate_1:.1f` with one. A worker pays off only where a core is idle
+# while the model trains, and only as far as drawing the batches held the loop up; on a
+# GPU the model's work leaves the CPU cores to the workers. Steps per second on a GPU are
+# not measured yet (section 7).
+
+# %% [markdown]
+# ## 6. The benchmark
 #
 # `asp-lab bench` times one training step of a pooling layer, `layer(h)` then
 # `.sum().backward()`, on the same input `h` of shape $(B, C, T)$ for every layer, and
@@ -557,7 +613,7 @@ glue("after_scalar_vs_sb", rows_h["asp-scalar"]["time_median_s"]
 
 # %% [markdown]
 # *Table: the three targets at $B = 32$, $C = 1536$, $T = 300$ in the first recorded run
-# ("before") and in the run of section 5 ("after"), ratio of the medians.*
+# ("before") and in the run of section 6 ("after"), ratio of the medians.*
 #
 # What the layer computes did not change: the tests of `asp_lab.pooling` (uniform
 # weights, padding, permutation, the numerics of chapter 4) pass before and after. What
@@ -691,7 +747,7 @@ glue("p_floor", (t_s + t_p) / t_s)
 # {glue:text}`p_floor:.1f` times as long as statistics pooling on this CPU, unless the
 # products themselves get faster than this CPU's convolution kernels make them. The
 # first run met the target only because its statistics pooling was slow. On a GPU, where products are far cheaper per byte moved,
-# the ratio will differ (section 6).
+# the ratio will differ (section 7).
 #
 # ### A live run
 #
@@ -712,7 +768,7 @@ glue("live_s", time.perf_counter() - start)
 # `--device cuda` on a GPU, `--dtype bfloat16` for half precision, `--sizes 32,1536,300`
 # for one size). Without SpeechBrain installed its rows are skipped and the JSON says so.
 #
-# ## 6. GPU figures: not measured yet
+# ## 7. GPU figures: not measured yet
 #
 # ```{admonition} No GPU numbers here yet
 # :class: warning
@@ -722,7 +778,7 @@ glue("live_s", time.perf_counter() - start)
 #
 # What a GPU run will add, from `benchmarks/cuda-*.json` files once they exist:
 #
-# - the same table and figure as section 5 on a GPU, in float32, bfloat16 and float16
+# - the same table and figure as section 6 on a GPU, in float32, bfloat16 and float16
 #   (`--dtype`), so that the ratios against statistics pooling and SpeechBrain can be
 #   compared with the CPU's;
 # - peak memory from `torch.cuda.max_memory_allocated`, which on a GPU is the figure
@@ -731,12 +787,12 @@ glue("live_s", time.perf_counter() - start)
 #   step must at least move (each full pass over $h$ reads
 #   $B \cdot C \cdot T \cdot$ 4 bytes in float32) divided by its time, against the
 #   bandwidth on the GPU's data sheet. Pooling does few operations per byte, so on a GPU it
-#   is bound by memory traffic, and the count of passes over $h$ (section 5) decides its
+#   is bound by memory traffic, and the count of passes over $h$ (section 6) decides its
 #   speed;
 # - `torch.compile` against eager (section 4), first-call compile time included;
 # - float16 autocast errors, next to the CPU's bfloat16 ones of section 3.
 #
-# To produce them, open this notebook on Colab with a GPU (section 7) or use any CUDA
+# To produce them, open this notebook on Colab with a GPU (section 8) or use any CUDA
 # machine with the repository installed, and run
 #
 # ```bash
@@ -757,7 +813,7 @@ for path in gpu_files:
     print(bench.table(result))
 
 # %% [markdown]
-# ## 7. Running the book on Colab
+# ## 8. Running the book on Colab
 #
 # Every chapter is a notebook that also runs on Google Colab, with a free GPU when one is
 # available:
@@ -773,7 +829,7 @@ for path in gpu_files:
 # 4. Run the rest (**Runtime > Run all**). Section 1 then prints `cuda`, every cell runs
 #    on the GPU (the `torch.compile` cell of section 4 included), and
 #    `!asp-lab bench --device cuda --out bench.json` in a new cell produces the GPU
-#    figures of section 6.
+#    figures of section 7.
 #
 # Widgets (chapter 2) need Colab's widget support, which current Colab has built in.
 #
@@ -815,7 +871,7 @@ glue("ex_context_kib", Bx * 128 * 4 / 2**10)
 # {glue:text}`ex_concat_mib:.0f` MiB, which the convolution keeps for its backward.
 # `asp_lab` adds a $(B, A)$ term, {glue:text}`ex_context_kib:.0f` KiB, broadcast over
 # time inside the sum $W_h h_t + b + \text{context}$: the same numbers, since
-# $W [h_t; \mu; \sigma] = W_h h_t + W_\mu \mu + W_\sigma \sigma$. In section 5,
+# $W [h_t; \mu; \sigma] = W_h h_t + W_\mu \mu + W_\sigma \sigma$. In section 6,
 # SpeechBrain's layer allocated {glue:text}`h_sb_mib:.0f` MiB in its step and `asp_lab`'s
 # {glue:text}`h_cgc_mib:.0f` MiB: the concatenation is part of the difference, and the
 # rest is what each keeps for its backward (SpeechBrain's batch norm and $\tanh$ outputs,

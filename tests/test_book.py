@@ -23,7 +23,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 #: A chapter "uses data/" when its code imports asp_lab's data module or calls its loaders.
 DATA_USE = re.compile(
     r"from\s+asp_lab\s+import\s[^\n]*\bdata\b|\basp_lab\.data\b"
-    r"|\b(load_audio|load_noise|utterances|noise_names)\s*\("
+    r"|\b(load_audio|load_noise|utterances|noise_names|load_training_data)\s*\("
+    r"|\btrain\.train\s*\("
 )
 #: Exception names that mean a bug in a cell, wherever they show in an output. (ValueError,
 #: RuntimeError and the like may be shown on purpose, caught and printed, so only tracebacks

@@ -143,6 +143,49 @@ def test_resume_continues_exactly(tmp_path):
                 progress=False)
 
 
+def test_dataloader_workers_train_the_same_model():
+    """Worker processes draw the batches ahead; the batches, and so the weights, are the
+    same as when the training loop draws them itself."""
+    cfg = tiny(pooling="asp-channel", steps=8)
+    inline = T.train(cfg, device="cpu", progress=False, workers=0)
+    workers = T.train(cfg, device="cpu", progress=False, workers=2)
+    assert state_equal(inline["model"].state_dict(), workers["model"].state_dict())
+    assert workers["provenance"]["workers"] == 2
+    assert workers["provenance"]["steps_per_second"] > 0
+    with pytest.raises(ValueError, match="workers must be 0 or more"):
+        T.train(cfg, device="cpu", progress=False, workers=-1)
+
+
+def test_step_batches_are_draw_batch_in_order():
+    cfg = tiny()
+    audio, _, noises = T.load_training_data(cfg)
+    ds = T.StepBatches(audio, noises, cfg, first=3, last=6)
+    assert len(ds) == 3
+    for i in range(3):
+        for a, b in zip(ds[i], T.draw_batch(audio, noises, cfg, 3 + i), strict=True):
+            assert torch.equal(a, b)
+    with pytest.raises(IndexError, match="step 6 is outside 3..5"):
+        ds[3]
+
+
+def test_compiled_model_computes_the_same_losses():
+    """``compile=True`` runs the model through torch.compile (on the CPU here, as it would
+    on a GPU). With a learning rate of 0 the weights stay put, so every step's loss must
+    agree with eager mode up to rounding: fused kernels sum in another order. (With a real
+    learning rate, Adam's first updates, about lr times the sign of each gradient, turn
+    rounding differences near zero into differences of order lr.)"""
+    cfg = tiny(pooling="asp-scalar", steps=5, lr=0.0)
+    from torch._dynamo.utils import counters
+
+    eager = T.train(cfg, device="cpu", progress=False)
+    counters.clear()
+    compiled = T.train(cfg, device="cpu", progress=False, compile=True)
+    assert compiled["provenance"]["compile"] is True
+    assert counters["stats"]["unique_graphs"] > 0  # dynamo did compile graphs
+    losses = [[c["loss"] for c in r["provenance"]["curve"]] for r in (eager, compiled)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
 def test_ddp_two_cpu_processes_keep_identical_weights(tmp_path):
     cfg = tiny(pooling="asp-scalar", steps=6)
     weights = T.launch_local(cfg, 2, tmp_path)
