@@ -19,12 +19,15 @@
 # detection cost (minDCF) and DET curves, each with a confidence interval, under clean
 # conditions and under noise.
 #
-# The finding, stated before the numbers: on this data, statistics pooling has the lowest
-# mean EER, but the seeds of one pooling differ from each other by more than the poolings'
-# means do, and every model's confidence interval overlaps every other's. The data cannot
-# show that attention helps here, nor rank the poolings with confidence; the chapter shows
-# how to see that, and why a single run per method, as in the paper that introduced ASP
-# {cite:p}`okabe2018attentive`, cannot either.
+# The finding, stated before the numbers: on this data, the seeds of one pooling differ
+# from each other by more than the poolings' means do, every model's confidence interval
+# overlaps every other's, and no paired comparison of an ASP model with the
+# statistics-pooling model of the same seed excludes zero. Which pooling has the lowest
+# mean EER even changed when the models were retrained with code that computes the same
+# formulas, rounded in another order. The data cannot show that attention helps here, nor
+# rank the poolings with confidence; the chapter shows how to see that, and why a single
+# run per method, as in the paper that introduced ASP {cite:p}`okabe2018attentive`,
+# cannot either.
 #
 # Data: speech from LibriSpeech train-clean-100 and test-other
 # {cite:p}`panayotov2015librispeech` (CC BY 4.0), noise recordings from Speech Commands
@@ -53,6 +56,7 @@ import itertools
 import json
 import re
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -689,10 +693,9 @@ for p in POOLINGS:
     glue(f"spread_{p}", spread[p])
 glue("max_spread", max(spread.values()))
 means = [mean_over_seeds[p]["eer"] for p in POOLINGS]
-assert max(spread.values()) > max(means) - min(means)
-assert min(means) == mean_over_seeds["stats"]["eer"]  # stats has the lowest mean EER
-glue("gap_scalar_stats", mean_over_seeds["asp-scalar"]["eer"] - mean_over_seeds["stats"]["eer"])
-glue("gap_channel_stats", mean_over_seeds["asp-channel"]["eer"] - mean_over_seeds["stats"]["eer"])
+assert max(spread.values()) > max(means) - min(means)  # the prose: seeds differ more than means
+glue("means_range", max(means) - min(means))
+glue("lowest_mean", f"`{min(POOLINGS, key=lambda p: mean_over_seeds[p]['eer'])}`")
 
 # %% [markdown]
 # {glue:text}`n_overlap` of the {glue:text}`n_cross` pairs of models with different poolings
@@ -707,9 +710,8 @@ glue("gap_channel_stats", mean_over_seeds["asp-channel"]["eer"] - mean_over_seed
 # **How much do seeds matter?** The same pooling trained with another seed moves the EER by
 # up to {glue:text}`max_spread:.1%` (statistics pooling: {glue:text}`spread_stats:.1%`, scalar
 # ASP: {glue:text}`spread_asp-scalar:.1%`, channel-wise ASP: {glue:text}`spread_asp-channel:.1%`,
-# from its best seed to its worst). The gaps between the means are smaller: scalar ASP is
-# {glue:text}`gap_scalar_stats:.1%` and channel-wise ASP {glue:text}`gap_channel_stats:.1%`
-# behind statistics pooling.
+# from its best seed to its worst). The means of the three poolings lie within
+# {glue:text}`means_range:.1%` of each other; the lowest is {glue:md}`lowest_mean`'s.
 #
 # **A paired comparison.** Two models trained with the same seed saw exactly the same
 # batches: `draw_batch` draws everything from `numpy.random.default_rng([seed, step, rank])`,
@@ -765,29 +767,85 @@ independent_width = np.mean([np.hypot(np.diff(ci_of[f"stats-seed{s}"])[0], np.di
 glue("paired_width", paired_width)
 glue("independent_width", independent_width)
 assert paired_width < independent_width  # the prose says that pairing narrows the intervals
-for p in ("asp-scalar", "asp-channel"):  # the prose says the sign changes between seeds
-    assert 0 < stats_better[p] < len(SEEDS), (p, stats_better[p])
+
+
+def sign_pattern(p: str) -> str:
+    """How the paired differences of pooling p against statistics pooling fall over seeds."""
+    lower = len(SEEDS) - stats_better[p]  # seeds in which the ASP model has the lower EER
+    if lower == len(SEEDS):
+        return f"`{p}` has the lower EER in all {len(SEEDS)} seeds"
+    if lower == 0:
+        return f"statistics pooling has the lower EER in all {len(SEEDS)} seeds against `{p}`"
+    return f"the sign changes between seeds for `{p}` (lower EER in {lower} of {len(SEEDS)})"
+
+
+for p in ("asp-scalar", "asp-channel"):
+    glue(f"sign_{p}", sign_pattern(p))
 assert not any(hi < 0 for d, lo, hi in paired.values())  # "ASP does not measurably help"
+assert not any(lo > 0 for d, lo, hi in paired.values())  # "nor measurably hurt"
 
 # %% [markdown]
-# Statistics pooling has the lower EER in {glue:text}`stats_better_asp-scalar` of
-# {glue:text}`n_seeds` seeds against scalar ASP and in {glue:text}`stats_better_asp-channel`
-# of {glue:text}`n_seeds` against channel-wise ASP. Of the {glue:text}`n_paired` paired
-# intervals, {glue:text}`n_paired_clear` exclude zero: {glue:text}`n_paired_clear_asp_worse`
-# with ASP worse and {glue:text}`n_paired_clear_asp_better` with ASP better. Pairing helps:
-# the paired intervals are {glue:text}`paired_width:.1%` wide on average, about as wide as
-# one model's own interval, where two independent measurements would give about
+# Seed by seed: {glue:md}`sign_asp-scalar`; {glue:md}`sign_asp-channel`. Of the
+# {glue:text}`n_paired` paired intervals, {glue:text}`n_paired_clear` exclude zero:
+# {glue:text}`n_paired_clear_asp_worse` with ASP worse and
+# {glue:text}`n_paired_clear_asp_better` with ASP better. Pairing helps: the paired
+# intervals are {glue:text}`paired_width:.1%` wide on average, about as wide as one
+# model's own interval, where two independent measurements would give about
 # {glue:text}`independent_width:.1%`; a speaker who is hard for one model tends to be hard
-# for the other. But the differences change sign from seed to seed, so a single seed's clear difference is a
-# fact about that pair of runs, not about the pooling. Across seeds, even if all
-# {glue:text}`n_seeds` went one way, a sign test could not go below $p =$
-# {glue:text}`sign_test_p:.2f`.
+# for the other. Still, each interval is a fact about one pair of runs, not about the
+# pooling. And across seeds, even when all {glue:text}`n_seeds` go one way, a sign test
+# cannot go below $p =$ {glue:text}`sign_test_p:.2f`.
+#
+# **Retraining changes the order.** The models this book shipped before were trained by the
+# same command, with the same seeds, batches and data. The one change since is in the
+# pooling layer: chapter 7 made it faster, computing the same formulas with the sums taken
+# in another order, so every result differs from the old one in the last bits, and over
+# {glue:text}`steps` steps of training those bits grow into a different model. Their clean
+# EERs, kept in `benchmarks/history/`:
+
+# %%
+def find_history(pattern: str) -> list[Path]:
+    """Files under benchmarks/history/, wherever this notebook runs from."""
+    for root in (Path("../benchmarks/history"), Path("benchmarks/history"),
+                 Path("asp_lab_repo/benchmarks/history")):
+        if found := sorted(root.glob(pattern)):
+            return found
+    return []
+
+
+before = json.loads(find_history("models-*.json")[-1].read_text())["models"]
+mean_before = {p: float(np.mean([before[f"{p}-seed{s}"]["clean"]["eer"] for s in SEEDS]))
+               for p in POOLINGS}
+rows = [[p, *(f"{100 * before[f'{p}-seed{s}']['clean']['eer']:.1f} → "
+              f"{100 * shipped[f'{p}-seed{s}']['clean']['eer']:.1f}" for s in SEEDS),
+         f"{100 * mean_before[p]:.1f} → {100 * mean_over_seeds[p]['eer']:.1f}"] for p in POOLINGS]
+show_table(["pooling", *(f"seed {s}: EER % before → now" for s in SEEDS), "mean"], rows)
+moved = {n: abs(shipped[n]["clean"]["eer"] - before[n]["clean"]["eer"]) for n in before}
+glue("retrain_max_move", max(moved.values()))
+glue("retrain_mean_move", float(np.mean(list(moved.values()))))
+glue("lowest_before", f"`{min(POOLINGS, key=mean_before.get)}`")
+glue("n_inside_old_ci", sum(before[n]["clean"]["eer_ci"][0] <= shipped[n]["clean"]["eer"]
+                            <= before[n]["clean"]["eer_ci"][1] for n in before))
+glue("n_models_before", len(before))
+assert min(POOLINGS, key=mean_before.get) != min(POOLINGS, key=lambda p: mean_over_seeds[p]["eer"])
+
+# %% [markdown]
+# *Table: clean EER of each model as shipped before the pooling's rounding changed, and
+# now; same recipe, seeds, batches and data.*
+#
+# A model's EER moved by {glue:text}`retrain_mean_move:.1%` on average and by up to
+# {glue:text}`retrain_max_move:.1%`; {glue:text}`n_inside_old_ci` of the
+# {glue:text}`n_models_before` new EERs lie inside the old model's interval. The lowest mean
+# was {glue:md}`lowest_before`'s then and is {glue:md}`lowest_mean`'s now. Rounding acts
+# like another seed: it changes the path of training, and with it the model. A ranking
+# that a rounding change can reverse is not a property of the poolings.
 #
 # **What the data shows:** on this small task, with this small network, attention in the
-# pooling does not measurably help, and statistics pooling is at least as good. That is a
-# statement about this setting, not about ASP in general: the test utterances are clean read
-# speech without noise, {glue:text}`test_min_s:.0f` to {glue:text}`test_max_s:.0f` s long
-# (median {glue:text}`test_median_s:.1f` s), and the network is tiny.
+# pooling neither measurably helps nor measurably hurts: no paired interval excludes zero,
+# and the order of the means is not stable. That is a statement about this setting, not
+# about ASP in general: the test utterances are clean read speech without noise,
+# {glue:text}`test_min_s:.0f` to {glue:text}`test_max_s:.0f` s long (median
+# {glue:text}`test_median_s:.1f` s), and the network is tiny.
 #
 # **Compare the paper.** {cite:t}`okabe2018attentive` report one run per method. On
 # VoxCeleb1, EER {glue:text}`okabe_stats:.2f` % with statistics pooling and
@@ -846,10 +904,9 @@ for p in POOLINGS:
 glue("min_miss", 1 / n_target)
 
 # %% [markdown]
-# Lower left is better; each curve crosses the dotted diagonal at its EER. Here the
-# statistics-pooling model lies below the others at every operating point, while the two
-# ASP models and the raw baseline cross each other, so their order depends on where the
-# threshold is set. Do not read a ranking of the poolings into this picture: seed 0 is
+# Lower left is better; each curve crosses the dotted diagonal at its EER. Where two
+# curves cross, their order depends on where the threshold is set. Do not read a ranking
+# of the poolings into this picture: seed 0 is
 # statistics pooling's rank {glue:text}`seed0_rank_stats` of {glue:text}`n_seeds` seeds
 # (1 = lowest EER), scalar ASP's rank {glue:text}`seed0_rank_asp-scalar` and channel-wise
 # ASP's rank {glue:text}`seed0_rank_asp-channel`. Another seed draws another picture, as
@@ -885,7 +942,7 @@ for g, arr in noise_table.items():
     m = arr.mean(axis=0)
     print(f"{g:17s} seen {np.round(100 * m[0], 1)}  unseen {np.round(100 * m[1], 1)} (% at {SNRS} dB)")
 
-# %% mystnb={"image": {"alt": "Two panels, seen and unseen noise types: EER in percent against SNR in dB for each model; all rise as the SNR falls, the model trained without noise (black, dashed) highest by far; the three noise-augmented poolings lie within a few points of each other, statistics pooling lowest."}}
+# %% mystnb={"image": {"alt": "Two panels, seen and unseen noise types: EER in percent against SNR in dB for each model; all rise as the SNR falls, the model trained without noise (black, dashed) highest by far; the three noise-augmented poolings lie within a few points of each other."}}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
 for k, (ax, kind) in enumerate(zip(axes, ("seen", "unseen"), strict=True)):
     names = seen_noises if kind == "seen" else unseen_noises
@@ -923,8 +980,8 @@ assert all(np.all(np.diff(noise_table[g].mean(axis=0), axis=-1) < 0) for g in no
 # {glue:text}`n_noise_conditions` conditions (kind of noise and SNR), and the three means
 # are at most {glue:text}`noise_pooling_gap:.1%` apart, while the seeds of one pooling span
 # {glue:text}`noise_seed_range:.1%` on average (bars). These noisy EERs were stored without
-# bootstrap intervals, and the clean ones showed how wide those are: read this as a hint
-# pointing the same way as the clean results, not as a finding. The large effect in this
+# bootstrap intervals, and the clean ones showed how wide those are, and how a retraining
+# can reorder them: read this as a hint, not as a finding. The large effect in this
 # figure is another one, noise augmentation itself, scalar ASP trained with and without it
 # (both seed 0):
 
@@ -941,6 +998,9 @@ for k, kind in enumerate(("seen", "unseen")):
 glue("clean_model_clean_eer", shipped["asp-scalar-clean-seed0"]["clean"]["eer"])
 glue("aug_seed0_clean_eer", shipped["asp-scalar-seed0"]["clean"]["eer"])
 glue("aug_mean_clean_eer", mean_over_seeds["asp-scalar"]["eer"])
+for a, b in (("asp-scalar-clean-seed0", "asp-scalar-seed0"), ("asp-scalar-seed0", "asp-scalar-clean-seed0")):
+    lo, hi = shipped[a]["clean"]["eer_ci"]  # "well inside the intervals": each EER in the other's
+    assert lo <= shipped[b]["clean"]["eer"] <= hi, (a, b)
 print(f"0 dB, seen noise:   without augmentation {clean_model[0, i0]:.1%}, with {aug_seed0[0, i0]:.1%}")
 print(f"0 dB, unseen noise: without augmentation {clean_model[1, i0]:.1%}, with {aug_seed0[1, i0]:.1%}")
 
@@ -951,8 +1011,8 @@ print(f"0 dB, unseen noise: without augmentation {clean_model[1, i0]:.1%}, with 
 # With the unseen noises, which neither model heard in training, it is
 # {glue:text}`clean_model_unseen_0db:.1%` against {glue:text}`aug_seed0_unseen_0db:.1%`
 # ({glue:text}`aug_ratio_unseen_0db:.1f` times): augmenting with {glue:text}`n_seen` noises
-# helped with the others as well. On clean speech the model trained without noise is, if
-# anything, better ({glue:text}`clean_model_clean_eer:.1%`, against
+# helped with the others as well. On clean speech the two are close
+# ({glue:text}`clean_model_clean_eer:.1%` without noise augmentation, against
 # {glue:text}`aug_seed0_clean_eer:.1%` for seed 0 and {glue:text}`aug_mean_clean_eer:.1%` for
 # the mean of the augmented seeds), a difference well inside the intervals of the clean
 # table.

@@ -56,7 +56,7 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 
 import asp_lab
 from asp_lab import analysis, data, features, viz, widgets
@@ -500,7 +500,15 @@ show_table(["model (0 dB, noise replacing the middle third)", "seen noise", "uns
 # what the text below says
 runs = [m for names in SEED_MODELS.values() for m in names]
 assert all(summary[m, "seen"][j0][0] < summary[m, "unseen"][j0][0] < 1 for m in runs)
-assert min(runs, key=lambda m: summary[m, "seen"][j0][0]) == "asp-scalar"
+for family, names in SEED_MODELS.items():  # "the seeds disagree by more than those intervals"
+    values = [summary[m, "seen"][j0][0] for m in names]
+    widest = max(summary[m, "seen"][j0][2] - summary[m, "seen"][j0][1] for m in names)
+    assert max(values) - min(values) > widest, family
+lowest_run = min(runs, key=lambda m: summary[m, "seen"][j0][0])
+glue("lowest_seen_run", Markdown(f"`{lowest_run}`"))
+glue("lowest_seen_value", summary[lowest_run, "seen"][j0][0])
+glue("seed0_scalar_seen", summary["asp-scalar", "seen"][j0][0])
+glue("n_runs_below_half", sum(summary[m, "seen"][j0][0] <= 0.5 for m in runs))
 
 # %% [markdown]
 # The mean relative mass on noise at 0 dB for each training seed, with 95 % intervals over
@@ -510,8 +518,12 @@ assert min(runs, key=lambda m: summary[m, "seen"][j0][0]) == "asp-scalar"
 # {glue:text}`seeds_asp_scalar_unseen_max:.2f` on unseen noise; for `asp-channel` from
 # {glue:text}`seeds_asp_channel_seen_min:.2f` to {glue:text}`seeds_asp_channel_seen_max:.2f`
 # and from {glue:text}`seeds_asp_channel_unseen_min:.2f` to
-# {glue:text}`seeds_asp_channel_unseen_max:.2f`. Seed 0 of `asp-scalar`, the model above, is
-# the one that turns seen noise down most. What holds for every seed: all six
+# {glue:text}`seeds_asp_channel_unseen_max:.2f`. The run that turns seen noise down most is
+# {glue:md}`lowest_seen_run` ({glue:text}`lowest_seen_value:.2f`); seed 0 of `asp-scalar`,
+# the model above, gives it {glue:text}`seed0_scalar_seen:.2f`, and
+# {glue:text}`n_runs_below_half` of the six runs reach half the uniform share or less. So
+# whether "the" scalar ASP meets a target such as 0.5 depends on the seed that was drawn.
+# What holds for every seed: all six
 # noise-trained runs give the noise less than its uniform share, seen noise less than
 # unseen; the clean-trained model gives it more.
 
