@@ -291,6 +291,9 @@ for name, out in noisy.items():
           f"relative {out['relative_mass']:.2f}")
     glue(f"ex_rel_{name}", out["relative_mass"])
 glue("ex_uniform", noisy["asp-scalar"]["uniform"])
+# what the text and the figure's description say
+assert noisy["asp-scalar"]["relative_mass"] < 1 and noisy["asp-channel"]["relative_mass"] < 1
+assert noisy["asp-scalar-clean"]["relative_mass"] > 1
 
 # %% mystnb={"image": {"alt": "Spectrogram of the example utterance whose middle third is replaced by white noise at 0 dB, with the three models' weights below and the noise segment shaded: the two noise-trained models give the noise less weight, the clean-trained model more."}}
 fig, ax_frames, ax_curve = viz.spectrogram_attention(
@@ -303,9 +306,9 @@ plt.show()
 # {glue:text}`ex_uniform:.3f` of the weight under uniform pooling. `asp-scalar` gives them
 # {glue:text}`ex_rel_asp-scalar:.2f` times that, `asp-channel`
 # {glue:text}`ex_rel_asp-channel:.2f` times, and `asp-scalar-clean`, which never heard noise
-# in training, {glue:text}`ex_rel_asp-scalar-clean:.2f` times: more than uniform, nearly as
-# much per frame as the speech around it. Listen to the clip, and to the same third replaced by other noises (the
-# clean utterance is above):
+# in training, {glue:text}`ex_rel_asp-scalar-clean:.2f` times: more than uniform, so more
+# per frame than the speech around it. Listen to the clip, and to the same third replaced
+# by other noises (the clean utterance is above):
 
 # %%
 TWIN_KINDS = ("doing_the_dishes", "white_noise", "running_tap", "babble")  # 2 seen, 2 unseen
@@ -387,7 +390,7 @@ at0 = {(m, g): summary[m, g][j0][0] for m in MODELS for g in ("seen", "unseen")}
 assert at0["asp-scalar-clean", "seen"] > 1 and at0["asp-scalar-clean", "unseen"] > 1
 assert at0["asp-scalar", "seen"] < at0["asp-scalar", "unseen"] < 1
 assert at0["asp-scalar", "seen"] > 0.5 and at0["asp-scalar", "unseen"] > 0.5  # target missed
-assert at0["asp-scalar", "seen"] < at0["asp-channel", "seen"] < 1
+assert at0["asp-channel", "seen"] < 1 and abs(at0["asp-scalar", "seen"] - at0["asp-channel", "seen"]) < 0.05
 assert all(summary[m, g][SNRS.index(20.0)][0] < 1 for m in MODELS for g in ("seen", "unseen"))
 
 # %% mystnb={"image": {"alt": "Two panels, seen and unseen noise: attention mass on the noise-only middle third relative to uniform, against SNR from -5 to 20 dB, with 95% intervals, for asp-scalar, asp-channel and asp-scalar-clean; the clean-trained model sits above 1 at low SNR, the noise-trained models below."}}
@@ -423,15 +426,17 @@ plt.show()
 # ([{glue:text}`lo0_asp_scalar_seen:.2f`, {glue:text}`hi0_asp_scalar_seen:.2f`]) when it is a
 # noise it heard in training, and {glue:text}`m0_asp_scalar_unseen:.2f`
 # ([{glue:text}`lo0_asp_scalar_unseen:.2f`, {glue:text}`hi0_asp_scalar_unseen:.2f`]) when
-# it is not. The same architecture trained on clean speech, `asp-scalar-clean`, gives the
-# noise *more* than its share: {glue:text}`m0_asp_scalar_clean_seen:.2f`
+# it is not. The same architecture trained on clean speech, `asp-scalar-clean`, does not
+# turn the noise down at all; it gives it about its uniform share, or more:
+# {glue:text}`m0_asp_scalar_clean_seen:.2f`
 # ([{glue:text}`lo0_asp_scalar_clean_seen:.2f`, {glue:text}`hi0_asp_scalar_clean_seen:.2f`])
 # and {glue:text}`m0_asp_scalar_clean_unseen:.2f`
 # ([{glue:text}`lo0_asp_scalar_clean_unseen:.2f`,
 # {glue:text}`hi0_asp_scalar_clean_unseen:.2f`]). `asp-channel`, trained with noise too,
 # gives it {glue:text}`m0_asp_channel_seen:.2f` (seen) and
-# {glue:text}`m0_asp_channel_unseen:.2f` (unseen): less than uniform, but on the seen kinds
-# more than `asp-scalar`.
+# {glue:text}`m0_asp_channel_unseen:.2f` (unseen): less than uniform as well, and within a
+# few hundredths of `asp-scalar` on the seen kinds (the training seeds differ by far more,
+# below).
 #
 # So the attention does not, by itself, learn to ignore noise. Trained on clean speech it
 # learned to turn quiet frames down (the previous section), and a noise as loud as the
@@ -440,7 +445,8 @@ plt.show()
 # for this chapter was that noise-augmented `asp-scalar` give a noise-only third at 0 dB at
 # most half its uniform share, for seen and unseen noise alike: measured, it is
 # {glue:text}`m0_asp_scalar_seen:.2f` for seen and {glue:text}`m0_asp_scalar_unseen:.2f`
-# for unseen noise, so it misses on both, narrowly on the seen kinds and far on the unseen.
+# for unseen noise, so it misses on both, clearly on the seen kinds and by more on the
+# unseen.
 #
 # As the noise gets quieter the picture changes: at 20 dB the noise-only third is nearly
 # silence, and every model gives it less than uniform (`asp-scalar-clean`
@@ -463,6 +469,8 @@ glue("best_kind_mass", per_kind0["asp-scalar"][best])
 glue("worst_kind", worst.replace("_", " "))
 glue("worst_kind_mass", per_kind0["asp-scalar"][worst])
 glue("babble_scalar", per_kind0["asp-scalar"]["babble"])
+for kind in ("hum", "clicks", "chirp"):
+    glue(f"{kind}_scalar", per_kind0["asp-scalar"][kind])
 # what the text below says
 broadband = max(per_kind0["asp-scalar"][k] for k in ("pink_noise", "running_tap"))
 structured = min(per_kind0["asp-scalar"][k] for k in analysis.SYNTH_NOISES)
@@ -473,7 +481,9 @@ assert broadband < max(per_kind0["asp-scalar"][k] for k in SEEN) + 0.1 and struc
 # `asp-scalar` the lowest is {glue:text}`best_kind` ({glue:text}`best_kind_mass:.2f`), the
 # highest {glue:text}`worst_kind` ({glue:text}`worst_kind_mass:.2f`). The broadband unseen
 # noises (pink noise, the tap) are turned down nearly as much as the seen ones; the
-# structured ones are not: babble, which *is* speech, gets
+# structured ones less (hum {glue:text}`hum_scalar:.2f`, clicks
+# {glue:text}`clicks_scalar:.2f`, chirp {glue:text}`chirp_scalar:.2f`), and babble, which
+# *is* speech, gets
 # {glue:text}`babble_scalar:.2f` times its share, and no pooling could be blamed for
 # trusting it.
 
@@ -525,7 +535,8 @@ glue("n_runs_below_half", sum(summary[m, "seen"][j0][0] <= 0.5 for m in runs))
 # whether "the" scalar ASP meets a target such as 0.5 depends on the seed that was drawn.
 # What holds for every seed: all six
 # noise-trained runs give the noise less than its uniform share, seen noise less than
-# unseen; the clean-trained model gives it more.
+# unseen; the clean-trained model does not turn it down (about its uniform share, or
+# more).
 
 # %% [markdown]
 # ### Noise added to speech
