@@ -735,8 +735,7 @@ glue("p_asp_ms", t_a * 1e3)
 glue("p_prod_ms", t_p * 1e3)
 glue("p_sum_share", (t_s + t_p) / t_a)
 glue("p_floor", (t_s + t_p) / t_s)
-glue("p_prod_vs_stats", t_p / t_s)
-assert t_p > t_s, "the text says the products cost more than statistics pooling"
+glue("p_prod_vs_stats", t_p / t_s)  # a live timing: quoted, never asserted
 
 # %% [markdown]
 # The three products are {glue:text}`p_gflop:.1f` billion operations. They took
@@ -746,9 +745,9 @@ assert t_p > t_s, "the text says the products cost more than statistics pooling"
 # {glue:text}`p_sum_share:.0%` of scalar ASP's time. Statistics pooling reads and writes
 # $h$ a few times and does no products, so however the scores are written, scalar ASP
 # cannot take less than 1 + products / statistics pooling times as long as statistics
-# pooling: {glue:text}`p_floor:.1f` in this timing, where the products alone cost
-# {glue:text}`p_prod_vs_stats:.1f` times statistics pooling. A ratio of 2 would need the
-# products to cost less than statistics pooling itself. Timings on this shared machine
+# pooling: {glue:text}`p_floor:.1f` in this timing. A ratio of 2 would need the products
+# to cost less than statistics pooling itself; here they cost
+# {glue:text}`p_prod_vs_stats:.1f` times as much. Timings on this shared machine
 # move from run to run (the recorded run of section 6 measured
 # {glue:text}`t_scalar_stats:.2f` for scalar ASP against statistics pooling), but not by
 # that much. The first run met the target only because its statistics pooling was slow. On a GPU, where products are far cheaper per byte moved,
