@@ -33,6 +33,18 @@ this is ``torch.cuda.max_memory_allocated()`` after ``reset_peak_memory_stats()`
 step runs once under ``torch.profiler`` with ``profile_memory=True``: the profiler logs
 every allocation and free of PyTorch's CPU allocator, and the running sum's maximum is the
 peak. Both count bytes that tensors hold, not what the operating system reports.
+
+**Forward bandwidth**: the median time of the forward pass alone (no gradient), and the
+bytes it must at least move, reading ``h`` once and writing the pooled ``(B, 2C)``, divided
+by that time: a lower bound on the memory traffic it achieved. On a GPU with a known peak
+bandwidth (:func:`peak_bandwidth`) also the fraction of that peak. Pooling does few
+operations per byte, so this fraction says how close a layer is to the hardware's limit.
+
+**Autocast errors** (float32 runs): at the headline size, each layer's pooled mean and
+standard deviation under ``torch.autocast`` with bfloat16 and with float16, against float32,
+as relative errors (norm of the difference over norm of the float32 vector), for frames
+with mean 0 and with a mean of 10 standard deviations, where a one-pass variance loses the
+spread (chapter 4).
 """
 
 from __future__ import annotations
@@ -68,6 +80,8 @@ __all__ = [
     "time_steps",
     "peak_memory",
     "run",
+    "peak_bandwidth",
+    "autocast_errors",
     "targets",
     "machine_info",
     "plot",
@@ -380,19 +394,96 @@ def _quantiles(values: Sequence[float]) -> tuple[float, float, float]:
 # ------------------------------------------------------------------------------ the run
 
 
+#: Peak memory bandwidth (bytes/s) from the vendors' data sheets, for GPUs whose properties
+#: do not report their memory clock and bus width. Matched against the device name.
+DATASHEET_BANDWIDTH = {
+    "H200": 4.8e12, "H100 NVL": 3.9e12, "H100 PCIe": 2.0e12, "H100": 3.35e12,
+    "A100-SXM4-80GB": 2.039e12, "A100 80GB PCIe": 1.935e12, "A100": 1.555e12,
+    "L40S": 864e9, "L4": 300e9, "A10G": 600e9, "A10": 600e9, "T4": 320e9, "V100": 900e9,
+    "RTX 4090": 1008e9, "RTX 3090": 936e9,
+}
+
+
+def peak_bandwidth(device: torch.device, props=None) -> tuple[float | None, str]:
+    """(peak memory bandwidth in bytes/s or None, where the figure comes from).
+
+    CUDA only: from the memory clock and bus width when the device properties report them
+    (double data rate: 2 x clock x width), else from :data:`DATASHEET_BANDWIDTH` by name.
+    """
+    if device.type != "cuda":
+        return None, f"not known for {device.type}"
+    props = torch.cuda.get_device_properties(device) if props is None else props
+    clock_khz = getattr(props, "memory_clock_rate", None)
+    bus_bits = getattr(props, "memory_bus_width", None)
+    if clock_khz and bus_bits:
+        return 2 * clock_khz * 1e3 * bus_bits / 8, "device properties: 2 x memory clock x bus width"
+    for key, value in DATASHEET_BANDWIDTH.items():  # the longest names come first
+        if key in props.name:
+            return value, f"data sheet value for {key}"
+    return None, f"unknown for {props.name}: not in asp_lab.bench.DATASHEET_BANDWIDTH"
+
+
+def _forward(layer: nn.Module, h: torch.Tensor) -> Callable[[], None]:
+    def forward() -> None:
+        with torch.no_grad():
+            layer(h)
+
+    return forward
+
+
+#: Mean of the frames, in standard deviations, for the autocast errors.
+AUTOCAST_OFFSETS = (0.0, 10.0)
+
+
+def autocast_errors(names: Sequence[str], size: tuple[int, int, int] = HEADLINE,
+                    device: str = "cpu", attention_channels: int = ATTENTION_CHANNELS,
+                    seed: int = 0) -> dict:
+    """Relative error of each layer's pooled mean and standard deviation under autocast.
+
+    Returns ``{layer: {"bfloat16" | "float16": {"offset <m>": {"mu", "sigma", "finite"}}}}``
+    for frames ``m + N(0, 1)``: ``|mu_amp - mu_32| / |mu_32|`` (vector norms), the same for
+    sigma, and whether every pooled value was finite. A layer that cannot run is left out.
+    """
+    dev = resolve_device(device)
+    B, C, T = size
+    out: dict = {}
+    for name in names:
+        torch.manual_seed(seed)
+        try:
+            layer = LAYERS[name][0](C, attention_channels).to(dev).eval()
+        except Exception:  # e.g. SpeechBrain absent; run() records the reason
+            continue
+        errors: dict = {}
+        for offset in AUTOCAST_OFFSETS:
+            gen = torch.Generator().manual_seed(seed)
+            h = (torch.randn(B, C, T, generator=gen) + offset).to(dev)
+            with torch.no_grad():
+                ref = layer(h).double()
+                for dt in ("bfloat16", "float16"):
+                    with torch.autocast(dev.type, dtype=DTYPES[dt]):
+                        got = layer(h).double()
+                    rel = [float((got[:, k] - ref[:, k]).norm() / ref[:, k].norm())
+                           for k in (slice(0, C), slice(C, 2 * C))]
+                    errors.setdefault(dt, {})[f"offset {offset:g}"] = {
+                        "mu": rel[0], "sigma": rel[1], "finite": bool(torch.isfinite(got).all())}
+        out[name] = errors
+    return out
+
+
 def run(sizes: Sequence[tuple[int, int, int]] = DEFAULT_SIZES, device: str = "cpu",
         dtype: str = "float32", repeats: int = 10, warmup: int = 2,
         layers: Sequence[str] | None = None, attention_channels: int = ATTENTION_CHANNELS,
         memory: bool = True, seed: int = 0,
-        progress: Callable[[str], None] | None = None) -> dict:
+        progress: Callable[[str], None] | None = None, autocast: bool = True) -> dict:
     """Benchmark ``layers`` (default: all of ``LAYERS``) at each ``(B, C, T)`` of ``sizes``.
 
     Returns a JSON-ready dict: ``machine``, ``settings``, ``method``, ``layers`` (name ->
     description), ``skipped`` (name -> reason: a layer that could not be built or run),
     ``results`` (one entry per size with a row per layer: median time and quartiles in
     seconds, peak memory in bytes, ratios against ``stats`` and against SpeechBrain's layer
-    with the same global-context setting; ``None`` where a reference is missing) and
-    ``targets`` (:func:`targets`).
+    with the same global-context setting, the forward pass's time and bandwidth; ``None``
+    where a reference is missing), ``targets`` (:func:`targets`) and, for float32 runs with
+    ``autocast``, ``autocast_errors`` (:func:`autocast_errors`, at the last size).
     """
     names = list(LAYERS) if layers is None else list(layers)
     unknown = [n for n in names if n not in LAYERS]
@@ -407,6 +498,8 @@ def run(sizes: Sequence[tuple[int, int, int]] = DEFAULT_SIZES, device: str = "cp
     dt = DTYPES[dtype]
     say = progress or (lambda message: None)
     machine = machine_info(dev)  # at the start: the date and the load the run began with
+    peak, peak_source = peak_bandwidth(dev)
+    machine.update(peak_bandwidth_bytes_per_s=peak, peak_bandwidth_source=peak_source)
     started = time.perf_counter()
     skipped: dict[str, str] = {}
     results = []
@@ -430,13 +523,20 @@ def run(sizes: Sequence[tuple[int, int, int]] = DEFAULT_SIZES, device: str = "cp
             steps[name], modules[name] = step, layer
         say(f"B={B} C={C} T={T}: timing {len(steps)} layers x {repeats} repeats")
         times = time_steps(steps, dev, repeats, warmup)
+        forward_times = time_steps({n: _forward(modules[n], h) for n in steps}, dev, repeats,
+                                   warmup)
+        moved = h.numel() * h.element_size() + B * 2 * C * h.element_size()  # read h, write out
         rows = {}
         for name, step in steps.items():
             q1, med, q3 = _quantiles(times[name])
             mem = peak_memory(step, dev, setup=_clear_grads(modules[name], h)) if memory else None
+            fwd = _quantiles(forward_times[name])[1]
             rows[name] = {"time_median_s": med, "time_q1_s": q1, "time_q3_s": q3,
                           "time_iqr_s": q3 - q1, "times_s": times[name],
-                          "peak_memory_bytes": mem}
+                          "peak_memory_bytes": mem, "forward_median_s": fwd,
+                          "forward_min_bytes": moved,
+                          "forward_bytes_per_s": moved / fwd,
+                          "forward_fraction_of_peak": None if peak is None else moved / fwd / peak}
         _add_ratios(rows, times)
         results.append({"B": B, "C": C, "T": T, "rows": rows})
         del steps, modules, h
@@ -454,6 +554,11 @@ def run(sizes: Sequence[tuple[int, int, int]] = DEFAULT_SIZES, device: str = "cp
         "results": results,
     }
     out["targets"] = targets(out)
+    if autocast and dtype == "float32" and sizes:
+        say(f"autocast errors at B={sizes[-1][0]} C={sizes[-1][1]} T={sizes[-1][2]}")
+        out["autocast_errors"] = autocast_errors(
+            [n for n in names if n not in skipped], tuple(sizes[-1]), str(dev),
+            attention_channels, seed)
     return out
 
 
@@ -595,17 +700,27 @@ def table(result: dict) -> str:
         lines.append(f"B={entry['B']} C={entry['C']} T={entry['T']}  "
                      f"({result['settings']['device']}, {result['settings']['dtype']})")
         lines.append(f"  {'layer':<20}{'median ms':>10}{'IQR ms':>9}{'peak MiB':>10}"
-                     f"{'t/stats':>9}{'m/stats':>9}{'t/SB':>7}{'m/SB':>7}")
+                     f"{'t/stats':>9}{'m/stats':>9}{'t/SB':>7}{'m/SB':>7}{'fwd GB/s':>10}")
         for name, r in entry["rows"].items():
-            mem = r["peak_memory_bytes"]
+            mem, rate = r["peak_memory_bytes"], r.get("forward_bytes_per_s")
             lines.append(
                 f"  {name:<20}{r['time_median_s'] * 1e3:>10.1f}{r['time_iqr_s'] * 1e3:>9.1f}"
                 f"{fmt(None if mem is None else mem / 2**20, '.1f'):>10}"
                 f"{fmt(r['time_vs_stats'], '.2f'):>9}{fmt(r['memory_vs_stats'], '.2f'):>9}"
                 f"{fmt(r['time_vs_speechbrain'], '.2f'):>7}"
-                f"{fmt(r['memory_vs_speechbrain'], '.2f'):>7}")
+                f"{fmt(r['memory_vs_speechbrain'], '.2f'):>7}"
+                f"{fmt(None if rate is None else rate / 1e9, '.1f'):>10}")
     for name, reason in result["skipped"].items():
         lines.append(f"skipped {name}: {reason}")
+    if result.get("autocast_errors"):
+        lines.append("autocast: relative error of mu / sigma against float32 "
+                     f"(frame mean {' and '.join(f'{m:g}' for m in AUTOCAST_OFFSETS)} sd)")
+        for name, errors in result["autocast_errors"].items():
+            cells = [f"{dt} " + ", ".join(f"{e['mu']:.1e}/{e['sigma']:.1e}"
+                                          + ("" if e["finite"] else " NON-FINITE")
+                                          for e in by_offset.values())
+                     for dt, by_offset in errors.items()]
+            lines.append(f"  {name:<20}" + "; ".join(cells))
     for t in result["targets"]:
         met = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
         paired = "" if t.get("ratio_paired") is None else f", paired {t['ratio_paired']:.2f}"
@@ -695,6 +810,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only these layers (default: all)")
     p.add_argument("--attention-channels", type=int, default=ATTENTION_CHANNELS)
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
+    p.add_argument("--no-autocast", action="store_true",
+                   help="skip the bfloat16/float16 autocast errors (float32 runs)")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     p.add_argument("--plot", default=None, help="save the bar chart here (e.g. bench.png)")
 
@@ -703,7 +820,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     result = run(args.sizes, device=args.device, dtype=args.dtype, repeats=args.repeats,
                  warmup=args.warmup, layers=args.layers,
                  attention_channels=args.attention_channels, memory=not args.no_memory,
-                 progress=lambda message: print(message, file=sys.stderr, flush=True))
+                 progress=lambda message: print(message, file=sys.stderr, flush=True),
+                 autocast=not args.no_autocast)
     print(table(result))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,54 @@ def test_rows_hold_times_memory_and_ratios(tiny_result):
         assert min(rounds) <= row["time_vs_stats_paired"] <= max(rounds), name
 
 
+def test_rows_hold_the_forward_bandwidth(tiny_result):
+    B, C, T = TINY[0]
+    assert tiny_result["machine"]["peak_bandwidth_bytes_per_s"] is None  # a CPU: not known
+    assert tiny_result["machine"]["peak_bandwidth_source"] == "not known for cpu"
+    for name, row in tiny_result["results"][0]["rows"].items():
+        assert row["forward_median_s"] > 0, name
+        assert row["forward_min_bytes"] == (B * C * T + B * 2 * C) * 4  # read h, write (B, 2C)
+        assert row["forward_bytes_per_s"] == pytest.approx(
+            row["forward_min_bytes"] / row["forward_median_s"])
+        assert row["forward_fraction_of_peak"] is None
+
+
+def test_peak_bandwidth_from_properties_or_the_data_sheet():
+    from types import SimpleNamespace
+
+    cuda = torch.device("cuda")
+    props = SimpleNamespace(name="NVIDIA H100 80GB HBM3", memory_clock_rate=2_619_000,
+                            memory_bus_width=5120)  # kHz, bits
+    peak, source = bench.peak_bandwidth(cuda, props)
+    assert peak == pytest.approx(2 * 2.619e9 * 5120 / 8) and "properties" in source
+    peak, source = bench.peak_bandwidth(cuda, SimpleNamespace(name="NVIDIA H100 PCIe"))
+    assert peak == 2.0e12 and "H100 PCIe" in source  # not the SXM figure of plain "H100"
+    assert bench.peak_bandwidth(cuda, SimpleNamespace(name="Mystery GPU"))[0] is None
+    assert bench.peak_bandwidth(torch.device("cpu"))[0] is None
+
+
+def test_autocast_errors_are_reported_per_layer_and_format(tiny_result):
+    errors = tiny_result["autocast_errors"]
+    assert set(errors) == set(tiny_result["results"][0]["rows"])
+    for name, by_dtype in errors.items():
+        assert set(by_dtype) == {"bfloat16", "float16"}, name
+        for by_offset in by_dtype.values():
+            assert set(by_offset) == {f"offset {m:g}" for m in bench.AUTOCAST_OFFSETS}
+            assert all(e["finite"] and e["mu"] >= 0 and e["sigma"] >= 0
+                       for e in by_offset.values()), name
+    # statistics pooling has no matrix product for autocast to lower: it is exact
+    assert all(e["mu"] == e["sigma"] == 0 for by_offset in errors["stats"].values()
+               for e in by_offset.values())
+
+
+def test_one_pass_variance_loses_the_spread_under_bfloat16():
+    """The post's block (E[x^2] - mu^2) against asp_lab's two-pass moments, frames with a mean
+    of 10 standard deviations, bfloat16 autocast: chapter 4's finding, through the bench."""
+    errors = bench.autocast_errors(["asp-channel", "blog-asp"], size=(8, 64, 50))
+    sigma = {n: errors[n]["bfloat16"]["offset 10"]["sigma"] for n in errors}
+    assert sigma["blog-asp"] > 3 * sigma["asp-channel"], sigma
+
+
 def test_json_is_valid_and_self_describing(tiny_result):
     text = json.dumps(tiny_result)
     back = json.loads(text)
@@ -220,6 +268,11 @@ def test_real_cuda_run():
     assert rows["asp-channel-gc"]["peak_memory_bytes"] > 0
     assert "max_memory_allocated" in result["method"]["memory"]
     assert result["machine"]["gpu"]
+    peak = result["machine"]["peak_bandwidth_bytes_per_s"]
+    for row in rows.values():  # no layer moves its input faster than the memory can
+        assert peak is None or 0 < row["forward_fraction_of_peak"] < 1
+    assert all(e["finite"] for by_dtype in result["autocast_errors"].values()
+               for by_offset in by_dtype.values() for e in by_offset.values())
 
 
 # --------------------------------------------------------------------- the other layers
