@@ -249,11 +249,11 @@ print(f"loss {loss.item():.3f}")
 # {glue:text}`bf16_bits` bits move the weights when the frames have a large mean. Autocast is milder than a whole
 # conversion: the frames `h` stay float32, only the products become 16-bit.
 #
-# On a CPU, `torch.autocast("cpu")` uses **bfloat16**, so that is what this build can
-# measure; float16 autocast is the GPU's case and waits for a GPU run (section 7). The
-# next cell pools the same frames in float32 and under bfloat16 autocast and compares the
-# pooled vectors, for frames of zero mean ($m/s = 1$, spread $s$ = 1) and frames with a
-# mean of 100 ($m/s = 100$, the large-offset regime of chapter 4).
+# On a CPU, `torch.autocast("cpu")` uses **bfloat16** by default, and accepts float16 as
+# well, so this build can measure both (the GPU's kernels differ, the rounding to 16 bits
+# does not). The next cell pools the same frames in float32 and under bfloat16 autocast
+# and compares the pooled vectors, for frames of zero mean ($m/s = 1$, spread $s$ = 1)
+# and frames with a mean of 100 ($m/s = 100$, the large-offset regime of chapter 4).
 
 # %%
 torch.manual_seed(1)
@@ -311,6 +311,46 @@ glue("amp_worst_s1", max(max(amp_err[name, 0.0]) for name in candidates))
 # $\delta$ into an error of order $\delta\,m^2$ in $\sigma^2$. WeSpeaker's ASTP has the
 # same one-pass variance. `asp_lab` computes its weights in float32 and its moments in
 # two passes; its output keeps the dtype of `h`.
+#
+# float16 autocast is what a GPU without bfloat16 (a T4, a V100) trains with. The same
+# comparison with float16:
+
+# %%
+fp16_rows, fp16_err = [], {}
+with torch.no_grad():
+    for name, block in candidates.items():
+        row = [name]
+        for m in (0.0, 100.0):
+            x = m + z
+            ref = copy.deepcopy(block).double()(x.double())
+            with torch.autocast("cpu", dtype=torch.float16):
+                out = block(x)
+            err = (out.double() - ref).abs() / ref[:, Ca:].repeat(1, 2)  # in units of sigma
+            fp16_err[name, m] = (err[:, :Ca].median().item(), err[:, Ca:].median().item())
+            row += [f"{v:.1e}" for v in fp16_err[name, m]]
+        row.append("yes" if torch.isfinite(out).all() else "no")
+        fp16_rows.append(row)
+show_table(["block", "m/s=1: error of mu", "m/s=1: error of sigma",
+            "m/s=100: error of mu", "m/s=100: error of sigma", "finite"], fp16_rows)
+glue("fp16_ours_s100", fp16_err["asp_lab channel + context", 100.0][1])
+glue("fp16_post_s100", fp16_err["the post's block", 100.0][1])
+glue("fp16_gain_ours", amp_err["asp_lab channel + context", 100.0][1]
+     / fp16_err["asp_lab channel + context", 100.0][1])
+assert fp16_err["the post's block", 100.0][1] > 10 * fp16_err["asp_lab channel + context", 100.0][1]
+
+# %% [markdown]
+# *Table: as the previous one, under float16 autocast on the CPU.*
+#
+# float16 keeps {glue:text}`fp16_bits` significant bits to bfloat16's
+# {glue:text}`bf16_bits`, and every error shrinks: `asp_lab`'s channel-wise layer with
+# context is {glue:text}`fp16_ours_s100:.1e` off in $\sigma$ at $m/s = 100$,
+# {glue:text}`fp16_gain_ours:.0f` times less than under bfloat16. The post's block is still
+# {glue:text}`fp16_post_s100:.1%` off: the one-pass variance amplifies whatever error the
+# weights carry. In training, float16 adds risks this test does not reach: a value above
+# {glue:text}`fp16_max:,.0f` overflows to infinity, and small gradients underflow to zero.
+# That is what the gradient scaler in the training step above is for: it multiplies the loss before the backward
+# pass, so that gradients stay representable, divides them again before the update, and
+# skips a step whose gradients overflowed.
 #
 # ```{admonition} Practice
 # :class: tip
@@ -516,6 +556,9 @@ rows_h = headline["rows"]
 glue("h_stats_mib", rows_h["stats"]["peak_memory_bytes"] / 2**20)
 glue("h_input_mib", 32 * 1536 * 300 * 4 / 2**20)
 glue("h_cgc_mib", rows_h["asp-channel-gc"]["peak_memory_bytes"] / 2**20)
+fwd_rates = [r["forward_bytes_per_s"] / 1e9 for r in rows_h.values() if r.get("forward_bytes_per_s")]
+glue("cpu_fwd_min", min(fwd_rates) if fwd_rates else float("nan"))
+glue("cpu_fwd_max", max(fwd_rates) if fwd_rates else float("nan"))
 sb_bytes = rows_h.get("speechbrain-asp-gc", {}).get("peak_memory_bytes")
 glue("h_sb_mib", sb_bytes / 2**20 if sb_bytes else float("nan"))
 
@@ -787,14 +830,18 @@ glue("live_s", time.perf_counter() - start)
 #   compared with the CPU's;
 # - peak memory from `torch.cuda.max_memory_allocated`, which on a GPU is the figure
 #   that limits the batch size;
-# - the fraction of the GPU's memory bandwidth that a forward step reaches: the bytes a
-#   step must at least move (each full pass over $h$ reads
-#   $B \cdot C \cdot T \cdot$ 4 bytes in float32) divided by its time, against the
-#   bandwidth on the GPU's data sheet. Pooling does few operations per byte, so on a GPU it
+# - the fraction of the GPU's memory bandwidth that a forward pass reaches
+#   (`forward_fraction_of_peak` in the JSON): the bytes it must at least move (reading
+#   $h$ once, $B \cdot C \cdot T \cdot$ 4 bytes in float32) divided by its time, against
+#   the peak from the device's properties or its data sheet
+#   (`asp_lab.bench.peak_bandwidth`). Pooling does few operations per byte, so on a GPU it
 #   is bound by memory traffic, and the count of passes over $h$ (section 6) decides its
-#   speed;
+#   speed. On this CPU the recorded run's forward passes moved at least
+#   {glue:text}`cpu_fwd_min:.1f` to {glue:text}`cpu_fwd_max:.1f` GB/s at the headline size;
+# - the bfloat16 and float16 autocast errors of every layer, as in section 3
+#   (`autocast_errors` in the JSON; this CPU's are in the recorded file too);
 # - `torch.compile` against eager (section 4), first-call compile time included;
-# - float16 autocast errors, next to the CPU's bfloat16 ones of section 3.
+# - the autocast errors again, with the GPU's own kernels.
 #
 # To produce them, open this notebook on Colab with a GPU (section 8) or use any CUDA
 # machine with the repository installed, and run
