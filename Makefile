@@ -8,7 +8,7 @@ MATHJAX   := book/_static/mathjax/tex-mml-chtml.js
 ASSETS    := $(PLOTLY_JS) $(MATHJAX)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: help install assets book publish social-card test lab sync models clean browser bench bench-deps
+.PHONY: help install assets book publish social-card test lab sync models clean browser bench bench-deps bench-gpu
 
 help:
 	@echo "make book    build the book into _build/html (executes every notebook, cached)"
@@ -17,7 +17,8 @@ help:
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make sync    regenerate each notebooks/*.ipynb from its .py, without outputs"
 	@echo "make bench   time pooling layers on this machine into benchmarks/ (bench-deps: SpeechBrain)"
-	@echo "make models  retrain every shipped checkpoint from scratch (about 30 min on 2 cores)"
+	@echo "make bench-gpu  on a CUDA machine: the GPU benchmark (float32, bfloat16) and training steps/s"
+	@echo "make models  retrain every shipped checkpoint from scratch (about 15-30 min on 2 cores)"
 	@echo "make clean   remove _build and caches (keeps .venv)"
 
 install: $(STAMP)
@@ -92,6 +93,19 @@ models: $(STAMP)
 # another torch. ECAPA_TDNN needs only hyperpyyaml and ruamel.yaml besides what .venv has;
 # asp_lab.bench stands a stub in for torchaudio while it imports.
 bench-deps: $(VENV)/.bench-deps
+
+# The GPU figures chapter 7 waits for, in one command on a CUDA machine (Colab included):
+# the benchmark in float32 (with forward bandwidth and autocast errors) and in bfloat16,
+# and a 300-step training run's steps per second with DataLoader workers. Commit the
+# benchmarks/cuda-*.json and train-cuda-*.json files it writes; chapter 7 picks them up.
+GPU_TAG = $$($(BIN)/python -c 'import torch; print(torch.cuda.get_device_name(0).replace(" ", "-"))')-$$(date +%Y-%m-%d)
+bench-gpu: $(STAMP) $(VENV)/.bench-deps
+	$(BIN)/asp-lab bench --device cuda --out benchmarks/cuda-$(GPU_TAG).json \
+	  --plot benchmarks/cuda-$(GPU_TAG).png
+	$(BIN)/asp-lab bench --device cuda --dtype bfloat16 --out benchmarks/cuda-$(GPU_TAG)-bf16.json
+	$(BIN)/asp-lab train --device cuda --pooling asp-channel --steps 300 --workers 4 \
+	  --no-eval --out runs/bench-gpu
+	cp runs/bench-gpu/asp-channel-seed0.json benchmarks/train-cuda-$(GPU_TAG).json
 
 $(VENV)/.bench-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \

@@ -844,12 +844,14 @@ glue("live_s", time.perf_counter() - start)
 # - the autocast errors again, with the GPU's own kernels.
 #
 # To produce them, open this notebook on Colab with a GPU (section 8) or use any CUDA
-# machine with the repository installed, and run
+# machine with the repository, and run `make bench-gpu`, which runs
 #
 # ```bash
 # asp-lab bench --device cuda --out benchmarks/cuda-<gpu>-<date>.json \
 #     --plot benchmarks/cuda-<gpu>-<date>.png
-# asp-lab bench --device cuda --dtype bfloat16 --out benchmarks/cuda-<gpu>-bf16-<date>.json
+# asp-lab bench --device cuda --dtype bfloat16 --out benchmarks/cuda-<gpu>-<date>-bf16.json
+# asp-lab train --device cuda --pooling asp-channel --steps 300 --workers 4 --no-eval \
+#     --out runs/bench-gpu    # its provenance becomes benchmarks/train-cuda-<gpu>-<date>.json
 # ```
 #
 # then commit the files. The next cell lists whatever GPU results are in `benchmarks/`:
@@ -862,6 +864,10 @@ for path in gpu_files:
     result = json.loads(path.read_text())
     print(f"== {path.name}: {result['machine'].get('gpu')}, {result['settings']['dtype']}")
     print(bench.table(result))
+for path in find_results("train-cuda-*.json"):  # make bench-gpu's training run
+    run_gpu = json.loads(path.read_text())
+    print(f"== {path.name}: {run_gpu['device']}, {run_gpu['amp']} autocast, "
+          f"{run_gpu['workers']} workers: {run_gpu['steps_per_second']:.1f} steps/s")
 
 # %% [markdown]
 # ## 8. Running the book on Colab
