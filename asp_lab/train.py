@@ -281,7 +281,8 @@ def amp_policy(device_type: str, bf16_supported: bool | None = None) -> AmpPolic
     if device_type != "cuda":
         return AmpPolicy(False)
     if bf16_supported is None:
-        bf16_supported = torch.cuda.is_bf16_supported()
+        # native support only (Ampere on): emulated bfloat16 on older GPUs is slow
+        bf16_supported = torch.cuda.is_bf16_supported(including_emulation=False)
     if bf16_supported:
         return AmpPolicy(True, torch.bfloat16, False)
     return AmpPolicy(True, torch.float16, True)

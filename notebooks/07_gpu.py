@@ -13,18 +13,20 @@
 # cores and no GPU. This chapter is about moving the pooling layer, and a model around it,
 # to faster hardware, and about what to measure once it is there:
 #
-# 1. choosing the device in code (CUDA, Apple's MPS, or the CPU), and moving the model and
-#    each batch to it;
-# 2. mixed precision (`torch.autocast`), and what [chapter 4](04_numerics.ipynb) found about
+# 1. choosing the device in code (CUDA, Apple's MPS, or the CPU);
+# 2. moving the model and each batch to it, and what a GPU's asynchrony means for timing
+#    and for checks;
+# 3. mixed precision (`torch.autocast`), and what [chapter 4](04_numerics.ipynb) found about
 #    half precision inside a pooling layer;
-# 3. `torch.compile`;
-# 4. training a model on a GPU: `asp-lab train --device cuda`, with mixed precision,
+# 4. `torch.compile`;
+# 5. training a model on a GPU: `asp-lab train --device cuda`, with mixed precision,
 #    `DataLoader` workers and `torch.compile`;
-# 5. a benchmark of pooling layers, ours and the field's: forward+backward time and peak
-#    memory, recorded on the machine that built the book, plus a small live run;
-# 6. the GPU figures, which are **not measured yet**: what they will be and the one
+# 6. a benchmark of pooling layers, ours and the field's: forward+backward time and peak
+#    memory, recorded on the machine that built the book, what made `asp_lab`'s layer
+#    fast, plus a small live run;
+# 7. the GPU figures, which are **not measured yet**: what they will be and the one
 #    command that produces them;
-# 7. how to run every chapter of the book on Colab with a GPU.
+# 8. how to run every chapter of the book on Colab with a GPU.
 #
 # Except for section 5, its inputs are random frames of the shapes an ECAPA-TDNN pooling
 # layer sees {cite:p}`desplanques2020ecapa`. Section 5 trains briefly on the book's data:
@@ -53,14 +55,15 @@ if "google.colab" in sys.modules:
 import copy
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 
-from asp_lab import bench, blog, pooling, train, viz
+from asp_lab import analysis, bench, blog, pooling, train, viz
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
@@ -187,18 +190,21 @@ glue("mask_vs_sum", t_mask / t_check)
 # forward+backward step; the mask, `torch.isfinite(h).all()`, took
 # {glue:text}`mask_vs_sum:.0f` times as long (fastest of nine runs each, on a shared
 # two-core machine, so the figures move from build to build). On a GPU the `if` still
-# makes the CPU wait for the GPU once per forward. Section 5 shows what the layer cost
-# before, when each step checked its input again, with the mask.
+# makes the CPU wait for the GPU once per forward; with `lengths`, checking them and
+# asking whether any row is padded add two more waits. Section 6 shows what the layer
+# cost before, when each step checked its input again, with the mask.
 #
 # ## 3. Mixed precision
 #
 # `torch.autocast` runs chosen operations (matrix products and convolutions above all)
 # in a 16-bit format and keeps the rest in float32. Two formats exist:
 #
-# - **bfloat16**: float32's range with {glue:text}`bf16_bits` significant bits. Nothing
-#   overflows that would not overflow in float32, so no loss scaling is needed. CUDA GPUs
-#   from the Ampere generation on support it (`torch.cuda.is_bf16_supported()`), and
-#   PyTorch supports it on CPUs.
+# - **bfloat16**: float32's exponent range with {glue:text}`bf16_bits` significant bits.
+#   Small gradients do not underflow where float32's would not, so no loss scaling is
+#   needed. CUDA GPUs from the Ampere generation on support it natively
+#   (`torch.cuda.is_bf16_supported(including_emulation=False)`; without that argument,
+#   older GPUs such as Colab's T4 also answer yes, by emulating it slowly), and PyTorch
+#   supports it on CPUs.
 # - **float16**: {glue:text}`fp16_bits` significant bits but a largest value of
 #   {glue:text}`fp16_max:.0f`. Small gradients underflow to zero, so training multiplies
 #   the loss by a large factor first and divides the gradients back:
@@ -212,7 +218,7 @@ glue("mask_vs_sum", t_mask / t_check)
 def amp_setup(device: torch.device) -> tuple[torch.dtype | None, bool]:
     """(autocast dtype or None, whether to use a GradScaler)."""
     if device.type == "cuda":
-        if torch.cuda.is_bf16_supported():
+        if torch.cuda.is_bf16_supported(including_emulation=False):
             return torch.bfloat16, False
         return torch.float16, True
     return None, False
@@ -221,6 +227,8 @@ def amp_setup(device: torch.device) -> tuple[torch.dtype | None, bool]:
 for name, dt in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
     glue(f"{name}_bits", round(1 - np.log2(torch.finfo(dt).eps)))  # eps = 2^(1 - bits)
 glue("fp16_max", torch.finfo(torch.float16).max)
+step_time = json.loads((analysis.CHECKPOINT_DIR / "results.json").read_text())["step_time"]
+glue("ch5_step_ratio", step_time["ratio_vs_stats_model"]["asp-channel"])
 
 amp_dtype, use_scaler = amp_setup(device)
 print("autocast dtype:", amp_dtype, "| GradScaler:", use_scaler)
@@ -246,13 +254,16 @@ print(f"loss {loss.item():.3f}")
 # standard deviation in two passes, never as $E[x^2] - \mu^2$; accumulate the moments in
 # float32 (`asp_lab` upcasts half-precision frames and weights); and compute the attention
 # scores in float32, or normalise what reaches the layer, because scores rounded to
-# {glue:text}`bf16_bits` bits move the weights when the frames have a large mean. Autocast is milder than a whole
-# conversion: the frames `h` stay float32, only the products become 16-bit.
+# {glue:text}`bf16_bits` bits move the weights when the frames have a large mean. Autocast is
+# milder than a whole conversion, as long as the frames `h` reach the layer in float32, as
+# in the tests below: only the products become 16-bit. Inside a network under autocast,
+# `h` usually comes out of a convolution already in 16 bits, and then the frames
+# themselves are rounded, chapter 4's case.
 #
 # On a CPU, `torch.autocast("cpu")` uses **bfloat16** by default, and accepts float16 as
 # well, so this build can measure both (the GPU's kernels differ, the rounding to 16 bits
 # does not). The next cell pools the same frames in float32 and under bfloat16 autocast
-# and compares the pooled vectors, for frames of zero mean ($m/s = 1$, spread $s$ = 1)
+# and compares the pooled vectors, for frames of zero mean ($m/s = 0$, spread $s$ = 1)
 # and frames with a mean of 100 ($m/s = 100$, the large-offset regime of chapter 4).
 
 # %%
@@ -283,7 +294,7 @@ with torch.no_grad():
             row += [f"{mu_err:.1e}", f"{sigma_err:.1e}"]
         row.append(str(out.dtype).replace("torch.", ""))
         amp_rows.append(row)
-show_table(["block", "m/s=1: error of mu", "m/s=1: error of sigma",
+show_table(["block", "m/s=0: error of mu", "m/s=0: error of sigma",
             "m/s=100: error of mu", "m/s=100: error of sigma", "output dtype"], amp_rows)
 with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
     w_post = post.attention(100.0 + z)  # the post's weights, as its forward makes them
@@ -300,7 +311,7 @@ glue("amp_worst_s1", max(max(amp_err[name, 0.0]) for name in candidates))
 # on the CPU, against the same block in float64, in units of the true standard deviation
 # (4 utterances, 64 channels, 300 frames).*
 #
-# At $m/s = 1$ bfloat16 products do little harm: every block's mean and standard
+# At $m/s = 0$ bfloat16 products do little harm: every block's mean and standard
 # deviation stay within {glue:text}`amp_worst_s1:.1e` of the spread (`asp_lab`'s
 # channel-wise layer with context: {glue:text}`amp_ours_s1:.1e` in $\sigma$). At
 # $m/s = 100$ that layer is {glue:text}`amp_ours_s100:.1e` off and the post's block
@@ -330,7 +341,7 @@ with torch.no_grad():
             row += [f"{v:.1e}" for v in fp16_err[name, m]]
         row.append("yes" if torch.isfinite(out).all() else "no")
         fp16_rows.append(row)
-show_table(["block", "m/s=1: error of mu", "m/s=1: error of sigma",
+show_table(["block", "m/s=0: error of mu", "m/s=0: error of sigma",
             "m/s=100: error of mu", "m/s=100: error of sigma", "finite"], fp16_rows)
 glue("fp16_ours_s100", fp16_err["asp_lab channel + context", 100.0][1])
 glue("fp16_post_s100", fp16_err["the post's block", 100.0][1])
@@ -355,10 +366,12 @@ assert fp16_err["the post's block", 100.0][1] > 10 * fp16_err["asp_lab channel +
 # ```{admonition} Practice
 # :class: tip
 # Keep the pooling layer's inputs normalised (a batch norm right before it, as ECAPA-TDNN
-# has) when training under autocast; or run the scoring network in float32 by wrapping
-# the pooling call in `torch.autocast(device.type, enabled=False)` and passing
-# `h.float()`. The layer is a small part of the network's time (section 6), so float32
-# there costs little.
+# has) when training under autocast; or keep the pooling, and the layer that makes its
+# frames, in float32 by wrapping them in `torch.autocast(device.type, enabled=False)`
+# (`h.float()` alone restores the dtype, not the bits a 16-bit convolution dropped). In
+# chapter 5's network a whole training step with channel-wise ASP took
+# {glue:text}`ch5_step_ratio:.2f` times as long as with statistics pooling, so the pooling
+# is a modest part of the step, and float32 there costs little.
 # ```
 #
 # ## 4. `torch.compile`
@@ -366,14 +379,18 @@ assert fp16_err["the post's block", 100.0][1] > 10 * fp16_err["asp_lab channel +
 # `torch.compile(module)` traces the forward into a graph and generates fused kernels
 # for it (Triton on a GPU, C++ on a CPU). The elementwise passes of the moments are the
 # kind of work it fuses: several reads and writes of a `(B, C, T)` tensor become one.
-# Two things limit it here. Compiling takes time, once per input shape. And it cannot
-# trace a Python `if` on a tensor's value: each of `asp_lab`'s checks (`if bad.any():
-# raise ...`) splits the graph in two, and the pieces are compiled separately.
+# Two things limit it here. Compiling takes time: at the first call, and again when the
+# input's shape changes (after the first change, PyTorch marks that dimension dynamic and
+# compiles a version for any size, which matters for training crops of varying length).
+# And it cannot trace a Python `if` on a tensor's value: `asp_lab`'s finiteness check
+# (`if not torch.isfinite(h.sum()): ...`, section 2) splits the graph in two, and the
+# pieces are compiled separately; with `lengths`, the checks of the lengths add more
+# breaks.
 #
-# On the two-core machine that builds the book, compiling the pooling layer took minutes,
-# so the build skips the cell below (`RUN_COMPILE = False`). On a GPU, or on your own
-# machine, set it to `True`: it compiles the layer, checks that it computes the same
-# vector, and times both.
+# Compiling costs a two-core machine more build time than this chapter can spare, so the
+# build skips the cell below: `RUN_COMPILE` is `True` only on a GPU. On your own machine,
+# set it to `True`: it compiles the layer, checks that it computes the same vector, and
+# times both.
 
 # %%
 RUN_COMPILE = device.type == "cuda"  # the book's CPU build: False
@@ -383,12 +400,12 @@ if RUN_COMPILE:
                                                global_context=True).to(device)
     compiled = torch.compile(eager)
     h_c = torch.randn(32, C, 300, device=device)
-    start = time.perf_counter()
-    out_c = compiled(h_c)  # the first call compiles
-    bench._synchronize(device)
-    print(f"first call (compiling): {time.perf_counter() - start:.1f} s")
-    print("largest difference to eager:", (out_c - eager(h_c)).abs().max().item())
-    with torch.no_grad():
+    with torch.no_grad():  # compile, compare and time in the same mode
+        start = time.perf_counter()
+        out_c = compiled(h_c)  # the first call compiles
+        bench._synchronize(device)
+        print(f"first call (compiling): {time.perf_counter() - start:.1f} s")
+        print("largest difference to eager:", (out_c - eager(h_c)).abs().max().item())
         print(f"eager {median_time(lambda: eager(h_c)) * 1e3:.2f} ms, "
               f"compiled {median_time(lambda: compiled(h_c)) * 1e3:.2f} ms per forward")
 else:
@@ -434,6 +451,15 @@ for n_workers in (0, 1):
           f" ({run['provenance']['amp']} autocast)")
 glue("train_rate_0", rate[0])
 glue("train_rate_1", rate[1])
+if rate[1] > 1.05 * rate[0]:
+    worker_effect = "The worker helped: drawing the batches had held the loop up."
+elif rate[1] < 0.95 * rate[0]:
+    worker_effect = ("The worker cost more than it saved: on these cores, sharing the work "
+                     "outweighed what drawing the batches had held the loop up.")
+else:
+    worker_effect = ("The worker made no difference: drawing a batch did not hold the loop "
+                     "up.")
+glue("worker_effect", Markdown(worker_effect))
 glue("train_cores", os.cpu_count())
 glue("train_batch", cfg_live.batch_size)
 
@@ -441,10 +467,11 @@ glue("train_batch", cfg_live.batch_size)
 # Here, on {glue:text}`train_cores` CPU cores, one step (a batch of
 # {glue:text}`train_batch` crops, forward, backward and update) ran at
 # {glue:text}`train_rate_0:.1f` steps per second with no worker and
-# {glue:text}`train_rate_1:.1f` with one. A worker pays off only where a core is idle
-# while the model trains, and only as far as drawing the batches held the loop up; on a
-# GPU the model's work leaves the CPU cores to the workers. Steps per second on a GPU are
-# not measured yet (section 7).
+# {glue:text}`train_rate_1:.1f` with one. {glue:md}`worker_effect` A worker pays off only
+# as far as drawing the batches holds the loop up, which it does more on a GPU, where the
+# model's step is fast and the CPU cores are free for the workers. Steps per second on a
+# GPU are not measured yet (section 7). (The printed losses rise in these few steps: the
+# margin of the loss is being phased in, as in chapter 5.)
 
 # %% [markdown]
 # ## 6. The benchmark
@@ -529,8 +556,7 @@ plt.show()
 # (SpeechBrain's, WeSpeaker's) are the slowest pair.*
 #
 # The machine is shared: {glue:text}`rec_threads` threads, with a load average of
-# {glue:text}`rec_load:.1f` when the run started, so wide whiskers are other programs'
-# doing. Times do not scale simply with the size either (caches, the memory allocator):
+# {glue:text}`rec_load:.1f` when the run started; other programs may widen the whiskers. Times do not scale simply with the size either (caches, the memory allocator):
 # statistics pooling took {glue:text}`slow_regime:.1f` times as long at $T = 300$ as at
 # $T = 200$, for {glue:text}`frames_ratio:.1f` times the frames. Ratios between layers of the same run are
 # steadier than the times, since the layers took turns; the "paired" ratios below go one
@@ -688,8 +714,10 @@ glue("after_scalar_vs_sb", rows_h["asp-scalar"]["time_median_s"]
 #      \frac{\partial \mu}{\partial \alpha_t} = h_t, \quad
 #      \frac{\partial \sigma^2}{\partial \alpha_t} = (h_t - \mu)^2,$$
 #
-#    and $\partial\sigma/\partial\sigma^2 = 1/(2\sigma)$. (The paths through $\mu$ add
-#    multiples of $\sum_s \alpha_s (h_s - \mu)$, which is zero.) So `asp_lab`'s moments,
+#    and $\partial\sigma/\partial\sigma^2 = 1/(2\sigma)$, or 0 where the variance was
+#    floored at `VAR_FLOOR`. (The derivatives of $\sigma^2$ also have a path through
+#    $\mu$, which adds multiples of $\sum_s \alpha_s (h_s - \mu)$; that is zero when the
+#    weights sum to one. The derivatives of $\mu$ need no such condition.) So `asp_lab`'s moments,
 #    an `autograd.Function` in `asp_lab/pooling.py`, keep only $h$, $\alpha$, $\mu$ and
 #    $\sigma$, and the backward recomputes $h_t - \mu$ with one subtraction. The tests
 #    compare its gradients with autograd's and with finite differences.
@@ -734,6 +762,35 @@ show_table(["weights", "autograd (copies of h)", "hand-written backward (copies 
 # %% [markdown]
 # *Table: memory kept from the forward for the backward by the weighted moments, in units
 # of the size of $h$ ($B = 8$, $C = 256$, $T = 200$; it scales with $h$).*
+#
+# And the products of item 4, written both ways, timed now in turns (forward and
+# backward, $B = 32$, $C = 512$, $T = 300$, $A = 128$, the fastest of seven rounds):
+
+# %%
+h_p = torch.randn(32, 512, 300, device=device, requires_grad=True)
+W_p = torch.randn(128, 512, device=device, requires_grad=True)
+b_p = torch.zeros(128, device=device, requires_grad=True)
+
+
+def product_step(product) -> Callable[[], None]:
+    def step() -> None:
+        h_p.grad = W_p.grad = b_p.grad = None
+        product().sum().backward()
+    return step
+
+
+t_prod = bench.time_steps(
+    {"matmul": product_step(lambda: torch.matmul(W_p, h_p) + b_p[:, None]),
+     "conv1d": product_step(lambda: torch.nn.functional.conv1d(h_p, W_p[:, :, None], b_p))},
+    device, repeats=7, warmup=1)
+t_mm, t_conv = min(t_prod["matmul"]), min(t_prod["conv1d"])
+print(f"matmul + bias {t_mm * 1e3:.1f} ms, conv1d {t_conv * 1e3:.1f} ms")
+glue("mm_vs_conv", t_mm / t_conv)
+
+# %% [markdown]
+# Here `torch.matmul(W, h) + b[:, None]` took {glue:text}`mm_vs_conv:.1f` times as long as
+# the convolution (a live timing on a shared machine; on a GPU both call the same kind of
+# matrix kernel, and the difference may vanish).
 #
 # ### Why scalar ASP costs more than twice statistics pooling
 #
@@ -825,23 +882,28 @@ glue("live_s", time.perf_counter() - start)
 #
 # What a GPU run will add, from `benchmarks/cuda-*.json` files once they exist:
 #
-# - the same table and figure as section 6 on a GPU, in float32, bfloat16 and float16
-#   (`--dtype`), so that the ratios against statistics pooling and SpeechBrain can be
-#   compared with the CPU's;
+# - the same table and figure as section 6 on a GPU, in float32 and bfloat16 (`--dtype`;
+#   float16 too if you add a run with `--dtype float16`), so that the ratios against
+#   statistics pooling and SpeechBrain can be compared with the CPU's;
 # - peak memory from `torch.cuda.max_memory_allocated`, which on a GPU is the figure
 #   that limits the batch size;
 # - the fraction of the GPU's memory bandwidth that a forward pass reaches
 #   (`forward_fraction_of_peak` in the JSON): the bytes it must at least move (reading
 #   $h$ once, $B \cdot C \cdot T \cdot$ 4 bytes in float32) divided by its time, against
 #   the peak from the device's properties or its data sheet
-#   (`asp_lab.bench.peak_bandwidth`). Pooling does few operations per byte, so on a GPU it
-#   is bound by memory traffic, and the count of passes over $h$ (section 6) decides its
-#   speed. On this CPU the recorded run's forward passes moved at least
-#   {glue:text}`cpu_fwd_min:.1f` to {glue:text}`cpu_fwd_max:.1f` GB/s at the headline size;
-# - the bfloat16 and float16 autocast errors of every layer, as in section 3
-#   (`autocast_errors` in the JSON; this CPU's are in the recorded file too);
-# - `torch.compile` against eager (section 4), first-call compile time included;
-# - the autocast errors again, with the GPU's own kernels.
+#   (`asp_lab.bench.peak_bandwidth`). Statistics pooling and the moments do a few
+#   operations per byte, so on a GPU they are bound by memory traffic, and the count of
+#   passes over $h$ (section 6) decides their speed; the scores' products, at about
+#   $A / 2$ operations per byte, are not. On this CPU the recorded run's forward passes
+#   reached an effective rate (minimum bytes over time) of {glue:text}`cpu_fwd_min:.1f` to
+#   {glue:text}`cpu_fwd_max:.1f` GB/s at the headline size;
+# - the bfloat16 and float16 autocast errors of every layer (`autocast_errors` in the
+#   JSON: norms of the error of $\mu$ and $\sigma$ relative to float32, for frames with a
+#   mean of 0 and of 10 standard deviations; this CPU's are in the recorded file too), with
+#   the GPU's own kernels;
+# - `torch.compile` against eager, from section 4's cell, which runs on a GPU (the
+#   benchmark itself does not compile);
+# - the training run's steps per second with `DataLoader` workers (section 5).
 #
 # To produce them, open this notebook on Colab with a GPU (section 8) or use any CUDA
 # machine with the repository, and run `make bench-gpu`, which runs
@@ -883,10 +945,12 @@ for path in find_results("train-cuda-*.json"):  # make bench-gpu's training run
 #    `asp_lab` from it with `pip`, which keeps Colab's own CUDA build of PyTorch, and
 #    prints the GPU it found. In the book that cell is hidden; in the notebook it is the
 #    first code cell.
-# 4. Run the rest (**Runtime > Run all**). Section 1 then prints `cuda`, every cell runs
-#    on the GPU (the `torch.compile` cell of section 4 included), and
-#    `!asp-lab bench --device cuda --out bench.json` in a new cell produces the GPU
-#    figures of section 7.
+# 4. Run the rest (**Runtime > Run all**). Section 1 then prints `cuda`, and every cell
+#    that uses `device` runs on the GPU, the `torch.compile` cell of section 4 and the
+#    training of section 5 included (the autocast tables of section 3 stay on the CPU on
+#    purpose). `!asp-lab bench --device cuda --out asp_lab_repo/benchmarks/cuda-colab.json`
+#    in a new cell produces the GPU benchmark of section 7, which section 7's cell then
+#    lists (`make bench-gpu` runs it and the rest in the repository's own environment).
 #
 # Widgets (chapter 2) need Colab's widget support, which current Colab has built in.
 #
