@@ -359,8 +359,10 @@ def test_hand_written_moments_gradient_equals_autograd(per_channel, B, C, T, see
     for moments in (pooling._moments, _two_pass_by_autograd):
         mu, sigma = moments(x, torch.softmax(scores, dim=-1))
         grads.append(torch.autograd.grad((mu * g_mu + sigma * g_sigma).sum(), (x, scores)))
+    # float64, but not to the last bits: with weights like (1 - 1e-10, 1e-10), sigma is tiny
+    # and both gradients divide rounding errors by it, each in its own order of operations
     for ours, autograd in zip(*grads, strict=True):
-        torch.testing.assert_close(ours, autograd, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(ours, autograd, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("mode,gc", VARIANTS + [("stats", False)], ids=VARIANT_IDS + ["stats"])
