@@ -80,6 +80,7 @@ __all__ = [
     "time_steps",
     "peak_memory",
     "run",
+    "recorded",
     "peak_bandwidth",
     "autocast_errors",
     "targets",
@@ -560,6 +561,19 @@ def run(sizes: Sequence[tuple[int, int, int]] = DEFAULT_SIZES, device: str = "cp
             [n for n in names if n not in skipped], tuple(sizes[-1]), str(dev),
             attention_channels, seed)
     return out
+
+
+def recorded(pattern: str) -> list[Path]:
+    """Recorded results in the repository's ``benchmarks/`` folder that match ``pattern``
+    (``"cpu-*.json"``, ``"history/models-*.json"``), sorted by name (the dates sort in
+    order). Looked for beside the installed package, then from the working directory: the
+    repository root, ``notebooks/``, or Colab's clone ``asp_lab_repo/``."""
+    roots = (Path(__file__).resolve().parent.parent / "benchmarks", Path("benchmarks"),
+             Path("../benchmarks"), Path("asp_lab_repo/benchmarks"))
+    for root in roots:
+        if found := sorted(root.glob(pattern)):
+            return found
+    return []
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -27,6 +27,21 @@ def glue(name: str, value, display: bool = False) -> None:
     myst_glue(name, value, display=display)
 
 
+def show_table(header: list[str], rows: list[list]) -> None:
+    """Display a small HTML table that renders alike in Jupyter, Colab and the book.
+
+    ``rows`` are lists of cells (strings or numbers, HTML allowed); the first cell of a row
+    names it, the others stay on one line so that numbers and shapes do not wrap."""
+    from IPython.display import HTML, display
+
+    head = "".join(f'<th scope="col">{h}</th>' for h in header)
+    cell = '<td style="white-space: nowrap">{}</td>'
+    body = "".join(f"<tr><td>{row[0]}</td>" + "".join(cell.format(c) for c in row[1:]) + "</tr>"
+                   for row in rows)
+    display(HTML(f'<table class="table"><thead><tr>{head}</tr></thead>'
+                 f"<tbody>{body}</tbody></table>"))
+
+
 def show_plotly(fig, div_id: str | None = None):
     """Display a plotly figure so that it works both in the built book and in a notebook.
 

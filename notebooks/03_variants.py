@@ -67,16 +67,7 @@ from asp_lab.variants import MultiHeadAttentiveStatisticsPooling
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
 
-def show_table(header: list[str], rows: list[list]) -> None:
-    """Display a small HTML table (renders alike in Jupyter, Colab and the book)."""
-    head = "".join(f'<th scope="col">{h}</th>' for h in header)
-    cell = '<td style="white-space: nowrap">{}</td>'  # keep numbers and shapes on one line
-    body = "".join(
-        "<tr><td>" + str(row[0]) + "</td>" + "".join(cell.format(c) for c in row[1:]) + "</tr>"
-        for row in rows
-    )
-    display(HTML(f'<table class="table"><thead><tr>{head}</tr></thead>'
-                 f"<tbody>{body}</tbody></table>"))
+show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and the book
 
 
 torch.set_printoptions(precision=4)

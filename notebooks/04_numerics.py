@@ -54,24 +54,13 @@ import inspect
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import HTML, display
 
 from asp_lab import blog, data, features, pooling, viz
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
 
-def show_table(header: list[str], rows: list[list]) -> None:
-    """Display a small HTML table (renders alike in Jupyter, Colab and the book)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    cell = '<td style="white-space: nowrap">{}</td>'  # keep numbers on one line
-    body = "".join(
-        "<tr><td>" + str(row[0]) + "</td>"
-        + "".join(cell.format(c) for c in row[1:]) + "</tr>"
-        for row in rows
-    )
-    display(HTML(f'<table class="table"><thead><tr>{head}</tr></thead>'
-                 f"<tbody>{body}</tbody></table>"))
+show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and the book
 
 
 torch.manual_seed(0)

@@ -56,15 +56,14 @@ import itertools
 import json
 import re
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import HTML, Markdown, display
+from IPython.display import Markdown
 
 import asp_lab
-from asp_lab import analysis, data, features, metrics, models, train, viz
+from asp_lab import analysis, bench, data, features, metrics, models, train, viz
 
 
 def glue(name: str, value) -> None:
@@ -72,16 +71,7 @@ def glue(name: str, value) -> None:
     viz.glue(name, Markdown(value) if isinstance(value, str) else value)
 
 
-def show_table(header: list[str], rows: list[list]) -> None:
-    """Display a small HTML table (renders alike in Jupyter, Colab and the book)."""
-    head = "".join(f'<th scope="col">{h}</th>' for h in header)
-    cell = '<td style="white-space: nowrap">{}</td>'
-    body = "".join(
-        "<tr>" + "".join(cell.format(c) for c in row) + "</tr>"
-        for row in rows
-    )
-    display(HTML(f'<table class="table"><thead><tr>{head}</tr></thead>'
-                 f"<tbody>{body}</tbody></table>"))
+show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and the book
 
 
 CHAPTER_START = time.perf_counter()
@@ -812,16 +802,7 @@ assert not any(lo > 0 for d, lo, hi in paired.values())  # "nor measurably hurt"
 # EERs, kept in `benchmarks/history/`:
 
 # %%
-def find_history(pattern: str) -> list[Path]:
-    """Files under benchmarks/history/, wherever this notebook runs from."""
-    for root in (Path("../benchmarks/history"), Path("benchmarks/history"),
-                 Path("asp_lab_repo/benchmarks/history")):
-        if found := sorted(root.glob(pattern)):
-            return found
-    return []
-
-
-before = json.loads(find_history("models-*.json")[-1].read_text())["models"]
+before = json.loads(bench.recorded("history/models-*.json")[-1].read_text())["models"]
 mean_before = {p: float(np.mean([before[f"{p}-seed{s}"]["clean"]["eer"] for s in SEEDS]))
                for p in POOLINGS}
 rows = [[p, *(f"{100 * before[f'{p}-seed{s}']['clean']['eer']:.1f} → "

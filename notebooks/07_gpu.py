@@ -56,26 +56,18 @@ import copy
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import HTML, Markdown, display
+from IPython.display import Markdown
 
 from asp_lab import analysis, bench, blog, pooling, train, viz
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
 
-def show_table(header: list[str], rows: list[list]) -> None:
-    """Display a small HTML table (renders alike in Jupyter, Colab and the book)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    cell = '<td style="white-space: nowrap">{}</td>'
-    body = "".join("<tr><td>" + str(row[0]) + "</td>"
-                   + "".join(cell.format(c) for c in row[1:]) + "</tr>" for row in rows)
-    display(HTML(f'<table class="table"><thead><tr>{head}</tr></thead>'
-                 f"<tbody>{body}</tbody></table>"))
+show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and the book
 
 
 _ = torch.manual_seed(0)
@@ -511,16 +503,7 @@ glue("train_batch", cfg_live.batch_size)
 # `asp-lab bench --out benchmarks/cpu-<date>.json --plot benchmarks/cpu-<date>.png`.
 
 # %%
-def find_results(pattern: str) -> list[Path]:
-    """Recorded benchmark files, oldest first, wherever this notebook runs from."""
-    for root in (Path("../benchmarks"), Path("benchmarks"), Path("asp_lab_repo/benchmarks")):
-        found = sorted(root.glob(pattern))
-        if found:
-            return found
-    return []
-
-
-recorded_path = find_results("cpu-*.json")[-1]
+recorded_path = bench.recorded("cpu-*.json")[-1]
 rec = json.loads(recorded_path.read_text())
 mach, sett = rec["machine"], rec["settings"]
 print(f"{recorded_path.name}: {mach['date']}, {mach['cpu']}, {mach['cpu_count']} cores, "
@@ -660,8 +643,7 @@ glue("chan_blog_max", max(blog_ratios))
 # cannot:
 
 # %%
-history = sorted(p for root in (recorded_path.parent / "history",)
-                 for p in root.glob("cpu-*.json"))
+history = bench.recorded("history/cpu-*.json")
 before = json.loads(history[0].read_text())
 tg_before = {(t["layer"], t["quantity"]): t for t in before["targets"]}
 show_table(["target", "before", "after", "limit"],
@@ -919,14 +901,14 @@ glue("live_s", time.perf_counter() - start)
 # then commit the files. The next cell lists whatever GPU results are in `benchmarks/`:
 
 # %%
-gpu_files = find_results("cuda-*.json")
+gpu_files = bench.recorded("cuda-*.json")
 if not gpu_files:
     print("no GPU results recorded in benchmarks/ yet")
 for path in gpu_files:
     result = json.loads(path.read_text())
     print(f"== {path.name}: {result['machine'].get('gpu')}, {result['settings']['dtype']}")
     print(bench.table(result))
-for path in find_results("train-cuda-*.json"):  # make bench-gpu's training run
+for path in bench.recorded("train-cuda-*.json"):  # make bench-gpu's training run
     run_gpu = json.loads(path.read_text())
     print(f"== {path.name}: {run_gpu['device']}, {run_gpu['amp']} autocast, "
           f"{run_gpu['workers']} workers: {run_gpu['steps_per_second']:.1f} steps/s")

@@ -372,3 +372,12 @@ def test_missing_speechbrain_is_skipped_with_a_reason(monkeypatch):
     rows = result["results"][0]["rows"]
     assert rows["asp-channel-gc"]["time_vs_speechbrain"] is None
     assert rows["asp-channel-gc"]["speechbrain_reference"] is None
+
+
+def test_recorded_results_are_found_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the repository: found beside the package
+    found = bench.recorded("cpu-*.json")
+    assert found and all(p.name.startswith("cpu-") for p in found)
+    assert found == sorted(found)
+    assert bench.recorded("history/models-*.json")
+    assert bench.recorded("no-such-*.json") == []
