@@ -8,7 +8,7 @@ MATHJAX   := book/_static/mathjax/tex-mml-chtml.js
 ASSETS    := $(PLOTLY_JS) $(MATHJAX)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: help install assets book publish social-card test lab sync models clean browser bench bench-deps bench-gpu
+.PHONY: help install assets cache-check book publish social-card test lab sync models clean browser bench bench-deps bench-gpu
 
 help:
 	@echo "make book    build the book into _build/html (executes every notebook, cached)"
@@ -43,15 +43,24 @@ $(MATHJAX): $(STAMP)
 
 assets: $(ASSETS)
 
-# The execution cache re-runs a notebook only when its own code changes; a change to the
-# library or the shipped checkpoints must re-run them all, so it clears the cache.
-LIBRARY := $(wildcard asp_lab/*.py asp_lab/checkpoints/*)
-LIB_STAMP := _build/.asp_lab-stamp
-$(LIB_STAMP): $(LIBRARY)
-	rm -rf _build/.jupyter_cache
-	@mkdir -p $(@D) && touch $@
+# The execution cache re-runs a notebook only when its own code changes. A change to the
+# library, the shipped checkpoints or what is installed in .venv must re-run them all, so
+# cache-check (run by book and test) clears the cache whenever the fingerprint of those (pip
+# freeze and the files' SHA-256) differs from the one stored beside it: what a page shows is
+# what this checkout and this .venv compute. BUILD_DIR is a variable for the tests.
+BUILD_DIR   ?= _build
+LIBRARY     := $(sort $(wildcard asp_lab/*.py asp_lab/*/*.py asp_lab/checkpoints/*))
+FINGERPRINT := $(BUILD_DIR)/.cache-fingerprint
+cache-check: $(STAMP) $(VENV)/.bench-deps
+	@mkdir -p $(BUILD_DIR)
+	@{ $(BIN)/python -m pip freeze --all --exclude-editable --disable-pip-version-check; \
+	   sha256sum $(LIBRARY); } > $(FINGERPRINT).new
+	@if cmp -s $(FINGERPRINT).new $(FINGERPRINT); then rm -f $(FINGERPRINT).new; else \
+	  echo "library, checkpoints or installed packages changed: clearing the execution cache"; \
+	  rm -rf $(BUILD_DIR)/.jupyter_cache; mv $(FINGERPRINT).new $(FINGERPRINT); fi
 
-book: $(STAMP) $(ASSETS) $(LIB_STAMP)
+# The book shows SpeechBrain's layer beside asp_lab's (chapter 7), so it installs it too.
+book: $(STAMP) $(ASSETS) $(VENV)/.bench-deps cache-check
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 
 # Publish _build/html by hand to the gh-pages branch (the workflow in .github/workflows/book.yml
@@ -71,7 +80,7 @@ browser:
 	      || echo "could not install chromium; browser tests will fail under CI=true and be skipped otherwise"; \
 	    else echo "chromium/chromedriver not found: install them (Debian: apt-get install chromium chromium-driver) to run the browser tests"; fi; }
 
-test: $(STAMP) $(ASSETS) $(LIB_STAMP) browser bench-deps
+test: $(STAMP) $(ASSETS) browser $(VENV)/.bench-deps cache-check
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/python -m pytest
 
 lab: $(STAMP)

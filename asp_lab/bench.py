@@ -736,6 +736,8 @@ def table(result: dict) -> str:
                      for dt, by_offset in errors.items()]
             lines.append(f"  {name:<20}" + "; ".join(cells))
     for t in result["targets"]:
+        if t["ratio"] is None:  # a size or layer this run did not measure
+            continue
         met = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
         paired = "" if t.get("ratio_paired") is None else f", paired {t['ratio_paired']:.2f}"
         lines.append(f"target {t['target']}: {fmt(t['ratio'], '.2f')}{paired} (limit "

@@ -8,6 +8,7 @@ function in :mod:`asp_lab.viz`.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -183,6 +184,15 @@ def decode_audio(content: bytes, name: str = "upload") -> np.ndarray:
     return audio
 
 
+def uploaded_files(value) -> list[tuple[str, bytes]]:
+    """``(name, content)`` of each file in a ``FileUpload``'s value, in either format:
+    ipywidgets 8's tuple of dicts with ``name`` and ``content`` (a memoryview), or
+    ipywidgets 7's dict ``{name: {"metadata": {...}, "content": bytes}}`` (Colab's)."""
+    if isinstance(value, dict):
+        return [(name, bytes(item["content"])) for name, item in value.items()]
+    return [(item["name"], bytes(item["content"])) for item in value]
+
+
 class NoiseAttentionExplorer:
     """An ipywidgets app: put noise into part of an utterance and watch a trained model's
     attention.
@@ -226,8 +236,16 @@ class NoiseAttentionExplorer:
                                           description="noise is")
         self.model = widgets.Dropdown(options=list(NOISE_EXPLORER_MODELS), value="asp-scalar",
                                       description="model")
-        self.upload = widgets.FileUpload(accept=".wav,.flac,.ogg,audio/*", multiple=False,
-                                         description="your recording")
+        if "google.colab" in sys.modules:
+            # Colab's FileUpload drops files of about 1 MB and more without a word
+            # (jupyter-widgets/ipywidgets#3452); Colab's own upload dialog takes any size.
+            self.upload = widgets.Button(description="your recording", icon="upload",
+                                         tooltip="upload an audio file (Colab's dialog)")
+            self.upload.on_click(self._upload_with_colab)
+        else:
+            self.upload = widgets.FileUpload(accept=".wav,.flac,.ogg,audio/*",
+                                             multiple=False, description="your recording")
+            self.upload.observe(self._on_upload, names="value")
         self.message = widgets.HTML()
         self.summary = widgets.HTML()
         self.player = widgets.HTML()
@@ -237,7 +255,6 @@ class NoiseAttentionExplorer:
         for control in (self.utterance, self.noise, self.snr, self.position, self.length,
                         self.mode, self.model):
             control.observe(self.update, names="value")
-        self.upload.observe(self._on_upload, names="value")
         self.widget = widgets.VBox([
             widgets.HBox([self.utterance, self.model, self.upload]),
             widgets.HBox([self.noise, self.mode]),
@@ -290,11 +307,14 @@ class NoiseAttentionExplorer:
         return True
 
     def _on_upload(self, change) -> None:
-        new = change["new"]
-        items = new.values() if isinstance(new, dict) else new  # ipywidgets 7 gave a dict
-        for item in items:
-            name = item.get("name") or item.get("metadata", {}).get("name", "upload")
-            self.load_upload(name, item["content"])
+        for name, content in uploaded_files(change["new"]):
+            self.load_upload(name, content)
+
+    def _upload_with_colab(self, _button=None) -> None:
+        from google.colab import files
+
+        for name, content in files.upload().items():  # {file name: bytes}
+            self.load_upload(name, content)
 
     # -------------------------------------------------------------- output
 

@@ -279,6 +279,50 @@ def test_explorer_upload_event_takes_ipywidgets_8_values(explorer):
     assert explorer.utterance.value == "upload: event.wav"
 
 
+def test_explorer_upload_event_takes_ipywidgets_7_values(explorer):
+    rng = np.random.default_rng(2)
+    content = _wav_bytes((0.1 * rng.standard_normal(16000)).astype(np.float32), 16000)
+    value = {"seven.wav": {"metadata": {"name": "seven.wav", "type": "audio/wav",
+                                        "size": len(content)}, "content": content}}
+    explorer._on_upload({"new": value})
+    assert explorer.utterance.value == "upload: seven.wav"
+    assert explorer.state["utterance"] == "upload: seven.wav"
+
+
+def test_uploaded_files_reads_both_formats_alike():
+    content = b"RIFF...."
+    v8 = ({"name": "a.wav", "type": "audio/wav", "size": 8, "content": memoryview(content),
+           "last_modified": 0},)
+    v7 = {"a.wav": {"metadata": {"name": "a.wav"}, "content": content}}
+    assert widgets.uploaded_files(v8) == widgets.uploaded_files(v7) == [("a.wav", content)]
+    assert widgets.uploaded_files(()) == widgets.uploaded_files({}) == []
+
+
+def test_on_colab_the_explorer_uploads_through_colabs_dialog(monkeypatch):
+    """Colab's FileUpload drops files of about 1 MB and more (ipywidgets#3452): there the
+    button opens google.colab.files.upload, which a stub answers here with a 2.6 MB file."""
+    import sys
+    import types
+
+    import ipywidgets
+
+    rng = np.random.default_rng(3)
+    big = _wav_bytes((0.1 * rng.standard_normal(44100 * 30)).astype(np.float32), 44100)
+    assert len(big) > 2 * 2**20  # 30 s at 44.1 kHz, 16-bit
+    asked = []
+    google, colab = types.ModuleType("google"), types.ModuleType("google.colab")
+    colab.files = types.SimpleNamespace(upload=lambda: asked.append(1) or {"long.wav": big})
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    app = widgets.NoiseAttentionExplorer(utterances=list(widgets.EXPLORER_UTTERANCES[:1]))
+    assert isinstance(app.upload, ipywidgets.Button)
+    app.upload.click()  # what a reader's click does
+    assert asked == [1]
+    assert app.utterance.value == "upload: long.wav"
+    assert "Loaded long.wav: 30.00 s" in app.message.value
+
+
 def test_decode_audio_errors_name_the_file():
     with pytest.raises(AudioError, match="'x.flac'"):
         widgets.decode_audio(b"\x00" * 100, "x.flac")

@@ -73,6 +73,7 @@ def test_setup_cell_on_colab_clones_installs_and_uses_the_clone_data(monkeypatch
     assert [c[:2] for c in calls] == [["git", "clone"], [sys.executable, "-m"]]
     assert "--depth" in calls[0], "the clone should be shallow"
     assert calls[1][-1] == "./asp_lab_repo", "asp_lab should be installed from the clone"
+    assert "--no-deps" in calls[1], "installing asp_lab must not upgrade what Colab ships"
     import os
 
     root = tmp_path / "asp_lab_repo" / "data"
@@ -93,3 +94,46 @@ def test_setup_cell_does_nothing_elsewhere(monkeypatch, tmp_path):
     assert run_cell(monkeypatch, tmp_path, on_colab=False) == []
     assert "ASP_LAB_DATA" not in os.environ
     assert list(tmp_path.iterdir()) == []
+
+
+def test_setup_cell_installs_only_what_is_missing(monkeypatch, tmp_path):
+    """A dependency Colab lacks is installed, with asp_lab's bound; the others are left alone."""
+    import importlib.metadata
+
+    real_version = importlib.metadata.version
+
+    def version(name):
+        if name == "librosa":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    calls = run_cell(monkeypatch, tmp_path, on_colab=True)
+    assert len(calls) == 3, calls
+    needs = [n for n in pyproject()["project"]["dependencies"] if n.startswith("librosa")]
+    assert calls[2][5:] == needs, f"expected only {needs} to be installed, not {calls[2][5:]}"
+
+
+def pyproject() -> dict:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def colab_versions() -> dict[str, str]:
+    lines = (REPO / "tests" / "colab" / "colab-versions.txt").read_text().splitlines()
+    pins = [line.split("==") for line in lines if line.strip() and not line.startswith("#")]
+    return {name.lower(): version for name, version in pins}
+
+
+def test_pyproject_accepts_every_version_colab_ships():
+    from packaging.requirements import Requirement
+
+    shipped = colab_versions()
+    for need in map(Requirement, pyproject()["project"]["dependencies"]):
+        name = need.name.lower()
+        assert name in shipped, f"{name}: add Colab's version to tests/colab/colab-versions.txt"
+        assert need.specifier.contains(shipped[name]), (
+            f"pyproject.toml asks for {need}; Colab ships {name} {shipped[name]}, so the "
+            f"setup cell would run against a version asp_lab does not accept"
+        )

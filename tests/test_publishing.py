@@ -102,6 +102,9 @@ def test_workflow_builds_with_make_book_and_caches_execution():
     assert caches, "the notebooks' execution cache is not restored (actions/cache)"
     cache = caches[0]["with"]
     assert "_build/.jupyter_cache" in str(cache["path"]).split()
+    assert "_build/.cache-fingerprint" in str(cache["path"]).split(), (
+        "restore the cache's fingerprint with it, or `make book` clears the cache every time"
+    )
     for keyed_on in ("notebooks/*.ipynb", "asp_lab/**", "requirements.txt"):
         assert keyed_on in cache["key"], f"the cache key does not hash {keyed_on}: {cache['key']}"
 
