@@ -8,7 +8,7 @@ MATHJAX   := book/_static/mathjax/tex-mml-chtml.js
 ASSETS    := $(PLOTLY_JS) $(MATHJAX)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: help install assets cache-check book publish social-card test lab sync models clean browser bench bench-deps bench-gpu
+.PHONY: help install assets cache-check book publish social-card test lab sync models clean browser bench bench-deps bench-gpu colab-env
 
 help:
 	@echo "make book    build the book into _build/html (executes every notebook, cached)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench   time pooling layers on this machine into benchmarks/ (bench-deps: SpeechBrain)"
 	@echo "make bench-gpu  on a CUDA machine: the GPU benchmark (float32, bfloat16) and training steps/s"
 	@echo "make models  retrain every shipped checkpoint from scratch (about 15-30 min on 2 cores)"
+	@echo "make colab-env  .venv-colab: Colab's package versions, for the tests that run every chapter as Colab would"
 	@echo "make clean   remove _build and caches (keeps .venv)"
 
 install: $(STAMP)
@@ -80,7 +81,7 @@ browser:
 	      || echo "could not install chromium; browser tests will fail under CI=true and be skipped otherwise"; \
 	    else echo "chromium/chromedriver not found: install them (Debian: apt-get install chromium chromium-driver) to run the browser tests"; fi; }
 
-test: $(STAMP) $(ASSETS) browser $(VENV)/.bench-deps cache-check
+test: $(STAMP) $(ASSETS) browser $(VENV)/.bench-deps colab-env cache-check
 	ASP_LAB_BOOK_BUILD=1 $(BIN)/python -m pytest
 
 lab: $(STAMP)
@@ -115,6 +116,19 @@ bench-gpu: $(STAMP) $(VENV)/.bench-deps
 	$(BIN)/asp-lab train --device cuda --pooling asp-channel --steps 300 --workers 4 \
 	  --no-eval --out runs/bench-gpu
 	cp runs/bench-gpu/asp-channel-seed0.json benchmarks/train-cuda-$(GPU_TAG).json
+
+# Colab's own versions of what asp_lab imports (tests/colab/colab-versions.txt), with this
+# machine's Python and torch 2.13's CPU build in place of Colab's CUDA torch: the test
+# tests/test_colab_runtime.py installs asp_lab there as the chapters' setup cell does and
+# runs every chapter and widget in it.
+COLAB_VENV := .venv-colab
+colab-env: $(COLAB_VENV)/.installed
+$(COLAB_VENV)/.installed: tests/colab/colab-versions.txt
+	@test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	sed 's/^torch==.*/torch==2.13.*/' $< > $(COLAB_VENV)/requirements.txt
+	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r $(COLAB_VENV)/requirements.txt
+	@touch $@
 
 $(VENV)/.bench-deps: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \

@@ -621,7 +621,8 @@ glue("diff_post_sigma", diff_post_sigma, display=False)
 from IPython.display import display
 
 if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: skipped in the book build
-    display(widgets.attention_explorer())
+    explorer = widgets.attention_explorer()
+    display(explorer)
 
 # %% [markdown]
 # ### The static twin

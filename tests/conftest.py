@@ -210,3 +210,77 @@ def chromium_paths() -> tuple[str, str]:
     if os.environ.get("CI") == "true":
         pytest.fail(message + " (CI=true: the browser tests must run)", pytrace=False)
     pytest.skip(message)
+
+
+# ------------------------------------------------------------------ the site as Pages serves it
+
+
+class PagesServer:
+    """``_build/html`` served over HTTP on loopback the way GitHub Pages serves the project
+    site: under ``/<repository name>/`` (``base``), a folder's ``index.html`` for its URL, and
+    the site's own ``404.html`` with status 404 for any path that does not exist. ``requests``
+    records ``(status, path)`` of every request, so a test can see what the browser asked for.
+    """
+
+    def __init__(self, html: Path, prefix: str) -> None:
+        import http.server
+        import threading
+
+        self.html, self.prefix, self.requests = html, prefix, []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def translate_path(self, path: str) -> str:
+                from urllib.parse import unquote, urlsplit
+
+                path = unquote(urlsplit(path).path)
+                if not path.startswith(f"/{prefix}/"):
+                    return str(html / "\0missing")  # outside the site: Pages answers 404
+                return str(html.joinpath(*[p for p in path[len(prefix) + 2:].split("/")
+                                           if p not in ("", ".", "..")]))
+
+            def send_error(self, code, message=None, explain=None):
+                page = html / "404.html"
+                if code != 404 or not page.is_file():
+                    return super().send_error(code, message, explain)
+                body = page.read_bytes()
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def log_request(self, code="-", size="-"):
+                server.requests.append((int(code) if str(code).isdigit() else code, self.path))
+
+            def log_message(self, *args):  # keep pytest's output clean
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.base = f"{self.origin}/{prefix}/"
+
+    def url(self, name: str = "") -> str:
+        return self.base + name
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def pages_prefix() -> str:
+    """The path GitHub Pages serves the site under: the repository's name."""
+    return book_config()["repository"]["url"].rstrip("/").rsplit("/", 1)[-1]
+
+
+@pytest.fixture(scope="session")
+def site(built_book):
+    """The built site over HTTP at ``http://127.0.0.1:PORT/asp_lab/``, as Pages serves it."""
+    server = PagesServer(built_book, pages_prefix())
+    try:
+        yield server
+    finally:
+        server.close()

@@ -88,7 +88,7 @@ axe.run(document, {resultTypes: ['violations']})
 """
 
 
-def axe_violations(drv, html: Path, page: str, theme: str) -> list[dict]:
+def axe_violations(drv, html, page: str, theme: str) -> list[dict]:
     import json
 
     errors = open_page(drv, html, f"{page}.html")
@@ -120,8 +120,8 @@ def describe(violations: list[dict]) -> str:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("theme", THEMES)
-def test_axe_finds_no_serious_violations(driver, built_book, toc_page, theme):  # noqa: F811
-    violations = axe_violations(driver, built_book, toc_page, theme)
+def test_axe_finds_no_serious_violations(driver, site, toc_page, theme):  # noqa: F811
+    violations = axe_violations(driver, site, toc_page, theme)
     serious = [
         v
         for v in violations

@@ -1,6 +1,7 @@
 """The built site in a real browser (headless Chromium, Debian's chromium + chromedriver),
-opened from file:// as a reader who downloaded it would: every page renders without console
-errors, and chapter 2's static widget (a plotly figure with a slider) responds to the mouse.
+served over HTTP under /asp_lab/ as GitHub Pages serves it (the ``site`` fixture), and the
+first pages also from file:// as a reader who downloaded it would: every page renders without
+console errors, and chapter 2's static widget (a plotly figure with a slider) responds.
 
 Screenshots go to tests/artifacts/ (gitignored). Without chromium/chromedriver these tests
 are skipped, except under CI=true, where that is a failure (see ``chromium_paths``).
@@ -72,10 +73,11 @@ def _settle(drv) -> None:
 
 
 def open_page(drv, html, name: str) -> list[str]:
-    """Open a built page; return its console errors (level SEVERE) that are not allowed, and a
-    line about the maths if MathJax did not typeset it."""
+    """Open a built page, from ``file://`` when ``html`` is the built folder or over HTTP when
+    it is the ``site`` fixture's server; return its console errors (level SEVERE) that are not
+    allowed, and a line about the maths if MathJax did not typeset it."""
     drv.get_log("browser")  # drop what earlier pages left
-    drv.get((html / name).as_uri())
+    drv.get(html.url(name) if hasattr(html, "url") else (html / name).as_uri())
     _settle(drv)
     maths_ok = _wait_for_maths(drv)
     errors = [
@@ -127,7 +129,7 @@ def assert_renders(drv, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["index", CHAPTER_2])
-def test_page_renders_without_console_errors(driver, built_book, name):
+def test_page_renders_from_file_without_console_errors(driver, built_book, name):
     errors = open_page(driver, built_book, f"{name}.html")
     shot(driver, name.replace("/", "_"))
     assert_renders(driver, name)
@@ -135,8 +137,8 @@ def test_page_renders_without_console_errors(driver, built_book, name):
 
 
 @pytest.mark.parametrize("name", toc_files())
-def test_toc_page_opens_without_console_errors(driver, built_book, name):
-    errors = open_page(driver, built_book, f"{name}.html")
+def test_toc_page_opens_without_console_errors(driver, site, name):
+    errors = open_page(driver, site, f"{name}.html")
     assert_renders(driver, name)
     assert not errors, f"{name}: console errors:\n" + "\n".join(errors)
 
@@ -150,8 +152,8 @@ return JSON.stringify({data: gd.data, active: (gd.layout.sliders || []).map(s =>
 """
 
 
-def test_chapter_2_static_widget_slider_moves_the_figure(driver, built_book):
-    errors = open_page(driver, built_book, f"{CHAPTER_2}.html")
+def test_chapter_2_static_widget_slider_moves_the_figure(driver, site):
+    errors = open_page(driver, site, f"{CHAPTER_2}.html")
     assert not errors, "console errors:\n" + "\n".join(errors)
     figures = driver.find_elements(By.ID, WIDGET_ID)
     assert figures, f"{CHAPTER_2}: no element with id '{WIDGET_ID}' (the static widget)"

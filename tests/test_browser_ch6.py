@@ -1,4 +1,4 @@
-"""Chapter 6 in a real browser (headless Chromium over the built site, from file://): the
+"""Chapter 6 in a real browser (headless Chromium over the built site, served as Pages serves it): the
 page renders without console errors, its static widget (a plotly figure with an SNR slider
 and a menu of utterance and noise) changes when the slider moves and when the menu picks
 another entry, and its <audio> players load their inlined WAV data.
@@ -56,8 +56,8 @@ def driver(chromium_paths):
 
 
 @pytest.fixture()
-def chapter(driver, built_book):
-    errors = open_page(driver, built_book, f"{CHAPTER_6}.html")
+def chapter(driver, site):
+    errors = open_page(driver, site, f"{CHAPTER_6}.html")
     assert not errors, f"{CHAPTER_6}: console errors:\n" + "\n".join(errors)
     return driver
 

@@ -69,8 +69,8 @@ def phone_shot(drv, name: str) -> None:
     (MOBILE_SHOTS / f"{name.replace('/', '_')}.png").write_bytes(drv.get_screenshot_as_png())
 
 
-def test_phone_page_fits_the_width(phone, built_book, toc_page):
-    errors = open_page(phone, built_book, f"{toc_page}.html")
+def test_phone_page_fits_the_width(phone, site, toc_page):
+    errors = open_page(phone, site, f"{toc_page}.html")
     assert not errors, f"{toc_page}: console errors on a phone:\n" + "\n".join(errors)
     phone_shot(phone, toc_page)
     # A mobile browser zooms out to show content wider than the screen: a viewport wider
@@ -113,8 +113,8 @@ def _slider_parts(drv):
     return figure, rects
 
 
-def test_phone_chapter_2_widget_fits_and_taps(phone, built_book):
-    errors = open_page(phone, built_book, f"{CHAPTER_2}.html")
+def test_phone_chapter_2_widget_fits_and_taps(phone, site):
+    errors = open_page(phone, site, f"{CHAPTER_2}.html")
     assert not errors, "console errors:\n" + "\n".join(errors)
     figure = phone.find_element(By.ID, WIDGET_ID)
     phone.execute_script("arguments[0].scrollIntoView({block: 'center'});", figure)
