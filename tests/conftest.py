@@ -235,7 +235,7 @@ class PagesServer:
 
                 path = unquote(urlsplit(path).path)
                 if not path.startswith(f"/{prefix}/"):
-                    return str(html / "\0missing")  # outside the site: Pages answers 404
+                    return str(html / "__outside_the_site__" / "missing")  # Pages: 404
                 return str(html.joinpath(*[p for p in path[len(prefix) + 2:].split("/")
                                            if p not in ("", ".", "..")]))
 

@@ -44,7 +44,9 @@ def start_chrome(chromium_paths, window_size: str = "1280,900"):
     # own), the same with or without a connection. No host name resolves, so a remote
     # resource fails to load, which the console reports as an error (a request blocked by
     # the client instead, through Network.setBlockedURLs, would leave no console error).
-    options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND")
+    # The loopback server that serves the site as Pages does (conftest's PagesServer) stays
+    # reachable.
+    options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(options=options, service=Service(chromedriver))
     drv.set_page_load_timeout(60)

@@ -7,6 +7,7 @@ any depth under the prefix, and the Colab and download buttons lead to the chapt
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from functools import cache
@@ -62,8 +63,13 @@ def test_every_page_is_served(site):
     for name in names:
         status, _ = fetch(site.url(name))
         assert status == 200, f"{name}: HTTP {status} from {site.url(name)}"
-    status, body = fetch(site.base)
-    assert status == 200 and b"<html" in body.lower(), f"{site.base}: HTTP {status}"
+    status, body = fetch(site.base)  # the folder's index.html: a redirect to the first page
+    assert status == 200, f"{site.base}: HTTP {status}"
+    target = re.search(rb'http-equiv="refresh" content="0; url=([^"]+)"', body, re.I)
+    if target:
+        assert fetch(urljoin(site.base, target.group(1).decode()))[0] == 200, target.group(1)
+    else:
+        assert b"<html" in body.lower(), f"{site.base} is neither a page nor a redirect"
 
 
 @pytest.mark.parametrize("name", [f"{p}.html" for p in toc_files()] + ["404.html"])
