@@ -950,9 +950,10 @@ for path in bench.recorded("train-cuda-*.json"):  # make bench-gpu's training ru
 # 2. In Colab, choose **Runtime > Change runtime type**, pick a **GPU** as the hardware
 #    accelerator, and save.
 # 3. Run the first cell. It clones the repository (the code and `data/`), installs
-#    `asp_lab` from it with `pip`, which keeps Colab's own CUDA build of PyTorch, and
-#    prints the GPU it found. In the book that cell is hidden; in the notebook it is the
-#    first code cell.
+#    `asp_lab` from it with `pip install --no-deps`, so that every package Colab ships
+#    (its CUDA build of PyTorch, ipywidgets 7, numpy, ...) stays as it is, adds only a
+#    dependency Colab lacks, and prints the GPU it found. In the book that cell is hidden;
+#    in the notebook it is the first code cell.
 # 4. Run the rest (**Runtime > Run all**). Section 1 then prints `cuda`, and every cell
 #    that uses `device` runs on the GPU, the `torch.compile` cell of section 4 and the
 #    training of section 5 included (the autocast tables of section 3 stay on the CPU on
@@ -960,7 +961,10 @@ for path in bench.recorded("train-cuda-*.json"):  # make bench-gpu's training ru
 #    in a new cell produces the GPU benchmark of section 7, which section 7's cell then
 #    lists (`make bench-gpu` runs it and the rest in the repository's own environment).
 #
-# Widgets (chapter 2) need Colab's widget support, which current Colab has built in.
+# The widgets of chapters 2 and 6 run on Colab's own ipywidgets 7. Colab's file-upload
+# widget drops files of about 1 MB and more without a word, so on Colab the "your
+# recording" button of chapter 6 opens Colab's own upload dialog instead, which takes a
+# recording of any length.
 #
 # ## Exercises
 
