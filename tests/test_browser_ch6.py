@@ -1,4 +1,4 @@
-"""Chapter 6 in a real browser (headless Chromium over the built site, served as Pages serves it): the
+"""Chapter 6 in a real browser (headless Chromium, the site served as Pages serves it): the
 page renders without console errors, its static widget (a plotly figure with an SNR slider
 and a menu of utterance and noise) changes when the slider moves and when the menu picks
 another entry, and its <audio> players load their inlined WAV data.
