@@ -27,8 +27,10 @@ import torch
 
 from . import data, metrics
 from .data import SAMPLE_RATE, AudioError
-from .features import HOP_SECONDS
+from .features import HOP_SECONDS, WIN_SECONDS
+from .features import model_input as features
 from .models import CONTEXT, FRAME_OFFSET, TDNN, load_checkpoint
+from .provenance import git_commit
 
 __all__ = [
     "MODEL_NAMES",
@@ -138,7 +140,6 @@ def _device(model: torch.nn.Module) -> torch.device:
 
 
 def _run(model: TDNN, waveform, sample_rate: int, attention: bool):
-    from .train import features
 
     audio = _prepare(waveform, sample_rate)
     model.eval()
@@ -535,7 +536,6 @@ def frame_energy_db(waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.
     """Energy of each log-mel frame in dB, ``10 log10(mean x^2)`` over its 25 ms window
     centred on sample ``t * hop`` (zero-padded at the ends): ``(T,)``, ``T = 1 + samples //
     hop`` as :func:`asp_lab.features.log_mel` (1e-10 is added before the log)."""
-    from .features import WIN_SECONDS
 
     x = np.asarray(waveform, dtype=np.float64)
     if x.ndim != 1 or x.size == 0:
@@ -626,7 +626,6 @@ def clean_attention_stats(model: TDNN, waveform, quiet_fraction: float = 0.2) ->
 def pooled_statistics(model: TDNN, waveform, sample_rate: int = SAMPLE_RATE):
     """The pooling layer's output for one utterance, split: ``(mu (P,), sigma (P,))`` numpy,
     the weighted mean and standard deviation of the frame features."""
-    from .train import features
 
     audio = _prepare(waveform, sample_rate)
     model.eval()
@@ -746,7 +745,6 @@ def clean_attention_grid(models=GRID_MODELS, utterances=None, quiet_fraction: fl
 
 
 def _code_version() -> dict:
-    from .train import git_commit
 
     return {"git_commit": git_commit(), "analysis_py_sha256": data.sha256(Path(__file__))}
 

@@ -67,7 +67,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import blog
+from . import blog, provenance
 from .pooling import AttentiveStatisticsPooling, StatisticsPooling
 
 __all__ = [
@@ -676,28 +676,12 @@ def machine_info(device: torch.device) -> dict:
     }
     with contextlib.suppress(OSError, AttributeError):
         info["load_average_1min"] = os.getloadavg()[0]
-    info.update(_git_state())
+    info.update(provenance.git_state())
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         info.update(gpu=props.name, gpu_memory_bytes=props.total_memory,
                     cuda=torch.version.cuda)
     return info
-
-
-def _git_state() -> dict:
-    """The commit of the asp_lab checkout that ran, and whether pooling code was edited."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "asp_lab/pooling.py",
-                                "asp_lab/blog.py", "asp_lab/bench.py"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    return {"git_commit": commit, "git_uncommitted_changes": bool(dirty)} if commit else {}
 
 
 # ------------------------------------------------------------------------ table and plot

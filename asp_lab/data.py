@@ -25,7 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-SAMPLE_RATE = 16_000  #: Hz; everything is resampled to this on load
+from .constants import HOP_SECONDS, SAMPLE_RATE
+
 AUDIO_SUFFIXES = (".flac", ".wav")
 
 
@@ -299,8 +300,6 @@ def mix_noise(
         over the frames of :func:`asp_lab.features.log_mel` (``T = 1 + samples // hop``,
         hop 10 ms), True where the frame's centre sample ``t * hop`` lies in the segment.
     """
-    from .features import HOP_SECONDS  # features imports this module: import here, not above
-
     speech = np.asarray(speech, dtype=np.float64)
     noise = np.asarray(noise, dtype=np.float64)
     if speech.ndim != 1 or noise.ndim != 1 or speech.size == 0 or noise.size == 0:

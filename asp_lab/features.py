@@ -13,11 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import SAMPLE_RATE
+from .constants import HOP_SECONDS, N_MELS, SAMPLE_RATE, WIN_SECONDS
 
-N_MELS = 40
-WIN_SECONDS = 0.025
-HOP_SECONDS = 0.010
 LOG_FLOOR = 1e-6  #: added to the mel energies before the log, so silence stays finite
 
 
@@ -150,3 +147,15 @@ def frame_lengths(samples: torch.Tensor, hop_seconds: float = HOP_SECONDS,
     waveform lengths in samples (the ``lengths`` a model takes for a zero-padded batch)."""
     hop = round(hop_seconds * sample_rate)
     return 1 + torch.as_tensor(samples) // hop
+
+
+def model_input(waveform: torch.Tensor, logmel: LogMel | None = None) -> torch.Tensor:
+    """What every model here sees: log-mel frames with the utterance's mean removed.
+    Chapter 5.
+
+    ``waveform: (B, samples)`` or ``(samples,)`` -> ``(B, 40, T)`` float32, ``T = 1 +
+    samples // 160``. Subtracting each mel band's mean over time (cepstral mean
+    normalisation) removes a fixed channel gain, as x-vector recipes do.
+    """
+    x = log_mel_torch(waveform) if logmel is None else logmel(waveform)
+    return x - x.mean(dim=-1, keepdim=True)

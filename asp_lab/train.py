@@ -33,7 +33,6 @@ import platform
 import random
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +49,9 @@ from torch import nn
 from . import data
 from .data import SAMPLE_RATE, mix_noise, random_crop
 from .features import LogMel
+from .features import model_input as features  # the name chapter 5 used first
 from .models import TDNN, AAMSoftmax, build_model, count_parameters
+from .provenance import CHECKPOINT_DIR, git_commit
 
 __all__ = [
     "SEEN_NOISES",
@@ -69,7 +70,6 @@ __all__ = [
 
 SEEN_NOISES = ("doing_the_dishes", "white_noise")  #: added in training
 UNSEEN_NOISES = ("running_tap", "pink_noise")  #: kept for testing only
-CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
 
 @dataclass
@@ -125,22 +125,6 @@ class TrainConfig:
 
 
 # ------------------------------------------------------------------------------ features
-
-
-def features(waveform: torch.Tensor, logmel: LogMel | None = None) -> torch.Tensor:
-    """What every model here sees: log-mel frames with the utterance's mean removed.
-
-    ``waveform: (B, samples)`` or ``(samples,)`` -> ``(B, 40, T)`` float32, ``T = 1 +
-    samples // 160``. Subtracting each mel band's mean over time (cepstral mean
-    normalisation) removes a fixed channel gain, as x-vector recipes do.
-    """
-    if logmel is None:
-        from .features import log_mel_torch
-
-        x = log_mel_torch(waveform)
-    else:
-        x = logmel(waveform)
-    return x - x.mean(dim=-1, keepdim=True)
 
 
 # ---------------------------------------------------------------------- data in memory
@@ -326,23 +310,6 @@ def seed_everything(seed: int, device: torch.device) -> None:
 
 
 # ---------------------------------------------------------------------------- provenance
-
-
-def git_commit() -> str:
-    """The repository's HEAD commit (with ``-dirty`` if tracked files changed), or ``unknown``.
-
-    The shipped checkpoints (``asp_lab/checkpoints/``) do not count: they are what ``make
-    models`` writes, so they change while it runs, and the code that made them did not."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", f":(exclude){CHECKPOINT_DIR.relative_to(repo)}"],
-                               cwd=repo, capture_output=True, text=True, timeout=10).stdout
-        return head + ("-dirty" if dirty.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def data_checksum(root: str | None = None) -> str:

@@ -68,7 +68,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from asp_lab import blog, data, features, pooling, viz, widgets
+from asp_lab import blog, data, features, handset, pooling, viz, widgets
 from asp_lab.pooling import AttentiveStatisticsPooling, StatisticsPooling
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
@@ -147,7 +147,7 @@ assert e.shape == (B, T)
 # the same by hand, frame by frame: v * relu(loudness - threshold) + k
 assert torch.allclose(e[0], v * torch.relu(loudness - threshold) + k, atol=1e-5)
 # the widget at the end of the chapter builds exactly these parameters
-for ours, its in zip((W, b, v, k), widgets.loudness_attention(h, scale=1.0), strict=True):
+for ours, its in zip((W, b, v, k), handset.loudness_attention(h, scale=1.0), strict=True):
     assert torch.equal(ours, its)
 glue("threshold", float(threshold), display=False)
 glue("frac_zero", float((e == 0).float().mean()), display=False)
@@ -220,8 +220,8 @@ assert torch.allclose(alpha[0], torch.exp(e[0]) / torch.exp(e[0]).sum())  # by h
 voiced = e[0] > 0  # frames above the threshold
 glue("frac_voiced", float(voiced.float().mean()), display=False)
 glue("mass_voiced", float(alpha[0, voiced].sum()), display=False)
-glue("n_eff", widgets.effective_frames(alpha[0]), display=False)
-glue("n_eff_random", widgets.effective_frames(pooling.attention_weights(e_random)[0]), display=False)
+glue("n_eff", handset.effective_frames(alpha[0]), display=False)
+glue("n_eff_random", handset.effective_frames(pooling.attention_weights(e_random)[0]), display=False)
 glue("max_over_uniform", float(alpha.max() * T), display=False)
 
 # %% mystnb={"image": {"alt": "Step 2: the spectrogram on top and, below, the weights alpha_t (blue) against the dotted uniform share 1/T; loud frames get more than 1/T."}}
@@ -289,12 +289,12 @@ glue("diff_k", diff_k, display=False)
 
 # %%
 taus = np.logspace(-2, 4, 61)  # 0.01 ... 10,000
-n_eff_tau = [widgets.effective_frames(pooling.attention_weights(e / tau)[0]) for tau in taus]
+n_eff_tau = [handset.effective_frames(pooling.attention_weights(e / tau)[0]) for tau in taus]
 shown = [0.3, 1.0, 3.0, 100.0]
 alpha_tau = {tau: pooling.attention_weights(e / tau) for tau in shown}  # each (B, T)
 for tau, a in alpha_tau.items():
     assert a.shape == (B, T)
-    print(f"tau = {tau:>5g}: alpha {tuple(a.shape)}, N_eff = {widgets.effective_frames(a[0]):7.1f}")
+    print(f"tau = {tau:>5g}: alpha {tuple(a.shape)}, N_eff = {handset.effective_frames(a[0]):7.1f}")
 tau_small, tau_big = 0.01, 1e4
 alpha_small = pooling.attention_weights(e / tau_small)[0]
 alpha_big = pooling.attention_weights(e / tau_big)[0]
@@ -302,11 +302,11 @@ assert int(alpha_small.argmax()) == int(e[0].argmax())
 glue("tau_small", tau_small, display=False)
 glue("tau_big", tau_big, display=False)
 glue("max_w_small", float(alpha_small.max()), display=False)
-glue("n_eff_small", widgets.effective_frames(alpha_small), display=False)
-glue("n_eff_big", widgets.effective_frames(alpha_big), display=False)
+glue("n_eff_small", handset.effective_frames(alpha_small), display=False)
+glue("n_eff_big", handset.effective_frames(alpha_big), display=False)
 glue("diff_uniform_big", float((alpha_big - 1 / T).abs().max()), display=False)
 for tau in shown:
-    glue(f"n_eff_tau_{tau:g}".replace(".", "p"), widgets.effective_frames(alpha_tau[tau][0]), display=False)
+    glue(f"n_eff_tau_{tau:g}".replace(".", "p"), handset.effective_frames(alpha_tau[tau][0]), display=False)
 
 # %% mystnb={"image": {"alt": "Step 2 at several temperatures tau: the spectrogram on top and one row of weights alpha_t per temperature, peakier at small tau, flatter at large tau."}}
 fig, axes = plt.subplots(len(shown) + 1, 1, figsize=(9, 8), sharex=True, layout="constrained",
@@ -321,7 +321,7 @@ for ax, tau in zip(axes[1:], shown, strict=True):
     ax.axhline(1 / T, color="black", linestyle=":", linewidth=1.5)
     ax.set_ylim(0, float(a.max()) * 1.1)
     ax.set_ylabel(r"$\alpha_t$")
-    ax.text(0.01, 0.9, rf"$\tau = {tau:g}$,  $N_\mathrm{{eff}} = {widgets.effective_frames(a):.1f}$",
+    ax.text(0.01, 0.9, rf"$\tau = {tau:g}$,  $N_\mathrm{{eff}} = {handset.effective_frames(a):.1f}$",
             transform=ax.transAxes, va="top", bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0})
 axes[-1].set_xlabel("time (s)")
 plt.show()
@@ -537,7 +537,7 @@ with torch.no_grad():
 print("post's weights:", tuple(w_post.shape), " pooled:", tuple(pooled_post.shape))
 assert w_post.shape == (B, C, T)  # one weight per channel and frame, not (B, T)
 assert torch.allclose(w_post.sum(dim=2), torch.ones(B, C))  # each channel sums to 1 over time
-n_eff_channels = [widgets.effective_frames(w_post[0, c]) for c in range(C)]
+n_eff_channels = [handset.effective_frames(w_post[0, c]) for c in range(C)]
 ratio = (w_post[0].max(dim=0).values / w_post[0].min(dim=0).values)  # (T,), across channels
 glue("n_eff_ch_min", min(n_eff_channels), display=False)
 glue("n_eff_ch_max", max(n_eff_channels), display=False)
@@ -639,7 +639,7 @@ all_utterances = {u.name: u for u in data.utterances("test-other")}
 states = {}
 for name in TWIN_UTTERANCES:
     h_u = torch.from_numpy(features.log_mel(data.load_audio(all_utterances[name].path)))[None]  # (1, C, T)
-    e_u = pooling.attention_scores(h_u, *widgets.loudness_attention(h_u, scale=1.0))  # (1, T)
+    e_u = pooling.attention_scores(h_u, *handset.loudness_attention(h_u, scale=1.0))  # (1, T)
     alphas = torch.cat([pooling.attention_weights(e_u / tau) for tau in TWIN_TEMPERATURES])  # (n_tau, T)
     assert alphas.shape == (len(TWIN_TEMPERATURES), h_u.shape[-1])
     loud = h_u.mean(dim=1)[0]

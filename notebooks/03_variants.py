@@ -77,7 +77,7 @@ from IPython.display import HTML, display
 from torch.utils.flop_counter import FlopCounterMode
 
 import asp_lab
-from asp_lab import analysis, blog, data, features, models, pooling, viz, widgets
+from asp_lab import analysis, blog, data, features, handset, models, pooling, viz
 from asp_lab.pooling import AttentiveStatisticsPooling, StatisticsPooling
 from asp_lab.variants import MultiHeadAttentiveStatisticsPooling
 
@@ -287,9 +287,9 @@ glue("diff_all_heads", diff_all_heads)
 rel_s = np.log2(T * alpha_s[0].numpy())  # (T,)
 rel_m = np.log2(T * alpha_m[0].numpy())  # (H, T)
 rel_c = np.log2(T * alpha_c[0].numpy())  # (C, T)
-n_eff_s = widgets.effective_frames(alpha_s[0])
-n_eff_m = [widgets.effective_frames(alpha_m[0, j]) for j in range(H)]
-n_eff_c = [widgets.effective_frames(alpha_c[0, c]) for c in range(C)]
+n_eff_s = handset.effective_frames(alpha_s[0])
+n_eff_m = [handset.effective_frames(alpha_m[0, j]) for j in range(H)]
+n_eff_c = [handset.effective_frames(alpha_c[0, c]) for c in range(C)]
 spread_c = alpha_c[0].max(dim=0).values / alpha_c[0].min(dim=0).values  # (T,), across channels
 print(f"N_eff: scalar {n_eff_s:.1f}; heads {min(n_eff_m):.1f} to {max(n_eff_m):.1f}; "
       f"channels {min(n_eff_c):.1f} to {max(n_eff_c):.1f} (of T = {T})")
@@ -735,7 +735,7 @@ print("times:", times_tr.shape, " alpha:", alpha_tr.shape, f"(P = {P} channels, 
 assert P == trained.config["pool_channels"] and T_out == T - models.CONTEXT
 assert np.allclose(alpha_tr.sum(axis=1), 1.0)
 rel_tr = np.log2(T_out * alpha_tr)  # (P, T'), 0 = uniform share
-n_eff_tr = np.array([widgets.effective_frames(a) for a in alpha_tr])  # (P,)
+n_eff_tr = np.array([handset.effective_frames(a) for a in alpha_tr])  # (P,)
 order = np.argsort(n_eff_tr)  # most concentrated channel first
 # which frames: the louder half of the log-mel frames each output frame is centred on
 loudness = S.mean(axis=0)[models.FRAME_OFFSET : models.FRAME_OFFSET + T_out]  # (T',)

@@ -235,7 +235,7 @@ glue("asp_channel_extra", params["asp-channel"] - params["stats"])
 # \tilde x_{c,t} = x_{c,t} - \frac{1}{T} \sum_{t'=1}^{T} x_{c,t'} ,
 # $$
 #
-# `asp_lab.train.features`. A fixed gain per frequency band, a microphone's colour for
+# `asp_lab.features.model_input`. A fixed gain per frequency band, a microphone's colour for
 # example, adds a constant to $x_{c,t}$ at every $t$ and disappears. So does the long-term
 # average spectrum of the voice itself; the network must find the speaker in how the
 # spectrum *moves*. Note what this does to statistics pooling of the raw input: the mean
@@ -291,8 +291,8 @@ start, length = crop.size // 3, crop.size // 3
 EXAMPLE_SNR = 5.0
 noisy, _ = data.mix_noise(crop, dishes, EXAMPLE_SNR, start, length, rng=np.random.default_rng(0))
 raw = features.log_mel_torch(torch.from_numpy(crop))[0]  # (n_mels, T)
-clean_in = train.features(torch.from_numpy(crop))[0]  # what the model sees
-noisy_in = train.features(torch.from_numpy(noisy))[0]
+clean_in = features.model_input(torch.from_numpy(crop))[0]  # what the model sees
+noisy_in = features.model_input(torch.from_numpy(noisy))[0]
 assert torch.allclose(clean_in, raw - raw.mean(dim=-1, keepdim=True))
 assert clean_in.mean(dim=-1).abs().max() < 1e-4  # every band's mean is 0
 glue("example_seconds", crop.size / data.SAMPLE_RATE)
@@ -533,7 +533,7 @@ raw_stats, norm_stats = [], []
 for u in test_utts:
     wave = torch.from_numpy(data.load_audio(u.path))
     x = features.log_mel_torch(wave)[0]  # (n_mels, T) raw log-mel
-    xn = train.features(wave)[0]  # (n_mels, T) per-band mean removed: the model's input
+    xn = features.model_input(wave)[0]  # (n_mels, T) per-band mean removed: the model's input
     raw_stats.append(torch.cat([x.mean(dim=-1), x.std(dim=-1)]).numpy())
     norm_stats.append(torch.cat([xn.mean(dim=-1), xn.std(dim=-1)]).numpy())
 raw_stats, norm_stats = np.stack(raw_stats), np.stack(norm_stats)  # (100, 2 n_mels) each

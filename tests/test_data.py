@@ -16,9 +16,13 @@ ROOT = data.default_root()
 SUBSET = "librispeech/test-other/1688"
 
 
-def test_verify_passes_on_the_shipped_data():
-    assert data.verify() == 355
-    assert data.verify(ROOT) == 355
+def test_verify_passes_on_the_shipped_data_and_checks_every_file():
+    listed = [line.split(maxsplit=1)[1].removeprefix("./")
+              for line in (ROOT / "SHA256SUMS").read_text().splitlines() if line.strip()]
+    assert data.verify() == data.verify(ROOT) == len(listed)
+    on_disk = {p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if p.is_file()}
+    unchecked = on_disk - set(listed) - {"SHA256SUMS", "README.md"}
+    assert not unchecked, f"files in data/ that SHA256SUMS does not list: {sorted(unchecked)}"
 
 
 def test_utterances_and_noises():
