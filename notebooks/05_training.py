@@ -13,9 +13,10 @@
 # around the pooling: a small x-vector network {cite:p}`snyder2018xvectors` that learns to
 # tell training speakers apart, and whose pooled, projected output, the *speaker embedding*,
 # is then compared between utterances of speakers it has never heard. We train one small
-# model live, so that you can watch the loop and its loss; then we load the models that
-# `make models` trained with statistics pooling and with two kinds of attentive statistics
-# pooling (ASP), with several seeds each, and measure them: equal error rate (EER), minimum
+# model live, so that you can watch the loop and its loss; then we load the models trained
+# with the full recipe (asp_lab ships them; `make models` trains them again), with
+# statistics pooling and with two kinds of attentive statistics pooling (ASP), several
+# seeds each, and measure them: equal error rate (EER), minimum
 # detection cost (minDCF) and DET curves, each with a confidence interval, under clean
 # conditions and under noise.
 #
@@ -23,8 +24,8 @@
 # from each other by more than the poolings' means do, every model's confidence interval
 # overlaps every other's, and no paired comparison of an ASP model with the
 # statistics-pooling model of the same seed excludes zero. Which pooling has the lowest
-# mean EER even changed when the models were retrained with code that computes the same
-# formulas, rounded in another order. The data cannot show that attention helps here, nor
+# mean EER even changes when the same models are trained with a pooling layer that computes
+# the same formulas, rounded in another order. The data cannot show that attention helps here, nor
 # rank the poolings with confidence; the chapter shows how to see that, and why a single
 # run per method, as in the paper that introduced ASP {cite:p}`okabe2018attentive`,
 # cannot either.
@@ -811,12 +812,11 @@ assert not any(lo > 0 for d, lo, hi in paired.values())  # "nor measurably hurt"
 # pooling. And across seeds, even when all {glue:text}`n_seeds` go one way, a sign test
 # cannot go below $p =$ {glue:text}`sign_test_p:.2f`.
 #
-# **Retraining changes the order.** The models this book shipped before were trained by the
-# same command, with the same seeds, batches and data. The one change since is in the
-# pooling layer: chapter 7 made it faster, computing the same formulas with the sums taken
-# in another order, so every result differs from the old one in the last bits, and over
-# {glue:text}`steps` steps of training those bits grow into a different model. Their clean
-# EERs, kept in `benchmarks/history/`:
+# **Rounding changes the order.** The same command, with the same seeds, batches and data,
+# was also run with the straightforward pooling layer that chapter 7 compares with the fast
+# one: the same formulas with the sums taken in another order, so every result differs in
+# the last bits, and over {glue:text}`steps` steps of training those bits grow into a
+# different model. Those models' clean EERs are kept in `benchmarks/history/`:
 
 # %%
 before = json.loads(bench.recorded("history/models-*.json")[-1].read_text())["models"]
@@ -825,7 +825,8 @@ mean_before = {p: float(np.mean([before[f"{p}-seed{s}"]["clean"]["eer"] for s in
 rows = [[p, *(f"{100 * before[f'{p}-seed{s}']['clean']['eer']:.1f} → "
               f"{100 * shipped[f'{p}-seed{s}']['clean']['eer']:.1f}" for s in SEEDS),
          f"{100 * mean_before[p]:.1f} → {100 * mean_over_seeds[p]['eer']:.1f}"] for p in POOLINGS]
-show_table(["pooling", *(f"seed {s}: EER % before → now" for s in SEEDS), "mean"], rows)
+show_table(["pooling", *(f"seed {s}: EER % straightforward → fast layer" for s in SEEDS),
+            "mean"], rows)
 moved = {n: abs(shipped[n]["clean"]["eer"] - before[n]["clean"]["eer"]) for n in before}
 glue("retrain_max_move", max(moved.values()))
 glue("retrain_mean_move", float(np.mean(list(moved.values()))))
@@ -836,13 +837,14 @@ glue("n_models_before", len(before))
 assert min(POOLINGS, key=mean_before.get) != min(POOLINGS, key=lambda p: mean_over_seeds[p]["eer"])
 
 # %% [markdown]
-# *Table: clean EER of each model as shipped before the pooling's rounding changed, and
-# now; same recipe, seeds, batches and data.*
+# *Table: clean EER of each model trained with the straightforward pooling layer and with
+# the fast one; same recipe, seeds, batches and data.*
 #
 # A model's EER moved by {glue:text}`retrain_mean_move:.1%` on average and by up to
 # {glue:text}`retrain_max_move:.1%`; {glue:text}`n_inside_old_ci` of the
-# {glue:text}`n_models_before` new EERs lie inside the old model's interval. The lowest mean
-# was {glue:md}`lowest_before`'s then and is {glue:md}`lowest_mean`'s now. Rounding acts
+# {glue:text}`n_models_before` EERs with the fast layer lie inside the interval of the same
+# model with the straightforward one. The lowest mean is {glue:md}`lowest_before`'s with the
+# straightforward layer and {glue:md}`lowest_mean`'s with the fast one. Rounding acts
 # like another seed: it changes the path of training, and with it the model. A ranking
 # that a rounding change can reverse is not a property of the poolings.
 #
@@ -986,8 +988,8 @@ assert all(np.all(np.diff(noise_table[g].mean(axis=0), axis=-1) < 0) for g in no
 # {glue:text}`n_noise_conditions` conditions (kind of noise and SNR), and the three means
 # are at most {glue:text}`noise_pooling_gap:.1%` apart, while the seeds of one pooling span
 # {glue:text}`noise_seed_range:.1%` on average (bars). These noisy EERs were stored without
-# bootstrap intervals, and the clean ones showed how wide those are, and how a retraining
-# can reorder them: read this as a hint, not as a finding. The large effect in this
+# bootstrap intervals, and the clean ones showed how wide those are, and how a change of
+# rounding can reorder them: read this as a hint, not as a finding. The large effect in this
 # figure is another one, noise augmentation itself, scalar ASP trained with and without it
 # (both seed 0):
 
