@@ -27,6 +27,21 @@ def glue(name: str, value, display: bool = False) -> None:
     myst_glue(name, value, display=display)
 
 
+def source_from(function, first: str) -> str:
+    """The lines of ``function``'s source from the first one containing ``first`` to its end,
+    dedented: the lines of a step that compute it, shown in a chapter as they run.
+
+    Raises ``ValueError`` naming the function when no line contains ``first``."""
+    import inspect
+    import textwrap
+
+    lines = inspect.getsource(function).splitlines()
+    start = next((i for i, line in enumerate(lines) if first in line), None)
+    if start is None:
+        raise ValueError(f"no line of {function.__qualname__} contains {first!r}")
+    return textwrap.dedent("\n".join(lines[start:]))
+
+
 def show_table(header: list[str], rows: list[list]) -> None:
     """Display a small HTML table that renders alike in Jupyter, Colab and the book.
 

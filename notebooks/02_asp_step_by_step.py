@@ -118,8 +118,13 @@ plt.show()
 #
 # With $A$ hidden units: $W$ is $(A, C)$, $b$ is $(A,)$, $f$ is a non-linearity (ReLU in
 # {cite:t}`okabe2018attentive`), $v$ is $(A,)$ and $k$ is a number. One frame in, one number
-# out. `asp_lab.pooling.attention_scores(h, W, b, v, k)` computes it for every frame at once.
-#
+# out. `asp_lab.pooling.attention_scores(h, W, b, v, k)` computes it for every frame at once;
+# after checking its inputs, these are its lines (in `asp_lab/pooling/steps.py`):
+
+# %%
+print(viz.source_from(pooling.attention_scores, "z = "))
+
+# %% [markdown]
 # Trained parameters would come from data. Before any training we can still choose
 # parameters that make sense, and then check that the three steps do what we meant. A
 # simple wish: *listen to the frames where somebody speaks, ignore the pauses*. Loudness
@@ -373,7 +378,13 @@ plt.show()
 # arithmetic (expand the square and use $\sum_t \alpha_t = 1$); in floating point the post's
 # one-pass form subtracts two large, nearly equal numbers when the mean is large against the
 # spread, and chapter 4 measures what that costs. `pooling.weighted_moments(h, alpha)`
-# computes both moments, with one weight per frame shared by all channels.
+# computes both moments, with one weight per frame shared by all channels; after its checks
+# and the upcast to float32, its two passes read:
+
+# %%
+print(viz.source_from(pooling.weighted_moments, "sum_t = "))
+
+# %% [markdown]
 
 # %%
 mu, sigma = pooling.weighted_moments(h, alpha)  # (B, C) each

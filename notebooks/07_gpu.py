@@ -155,7 +155,7 @@ def median_time(fn, repeats: int = 7) -> float:
 
 
 n_checks = 0
-check_frames = pooling._check_frames
+check_frames = pooling.checks.check_frames
 
 
 def counting_check(*args, **kwargs):
@@ -167,11 +167,11 @@ def counting_check(*args, **kwargs):
 h_chk = torch.randn(16, 512, 200, device=device).requires_grad_(True)
 layer_chk = pooling.AttentiveStatisticsPooling(512, 128, mode="channel",
                                                global_context=True).to(device)
-pooling._check_frames = counting_check
+pooling.checks.check_frames = counting_check
 try:
     layer_chk(h_chk)
 finally:
-    pooling._check_frames = check_frames
+    pooling.checks.check_frames = check_frames
 step_chk = bench._step(layer_chk, h_chk)
 # the fastest of several runs: the one least disturbed by other programs on the machine
 t_chk = bench.time_steps({"step": step_chk, "one check": lambda: check_frames(h_chk.detach()),
@@ -189,9 +189,10 @@ glue("mask_vs_sum", t_mask / t_check)
 
 # %% [markdown]
 # The forward of `AttentiveStatisticsPooling(mode="channel", global_context=True)`
-# checks its frames once, on entry, and then runs unchecked versions of the three steps
-# (the public `attention_scores`, `attention_weights` and `weighted_moments` check their
-# own inputs, since anyone may call them with anything). The check is a sum: a single NaN
+# checks its frames once, on entry (`asp_lab.pooling.layers.prepare`), and then runs the
+# three steps on their unchecked fast path, `asp_lab.pooling.fast` (the public
+# `attention_scores`, `attention_weights` and `weighted_moments` of `asp_lab.pooling.steps`
+# check their own inputs, since anyone may call them with anything). The check is a sum: a single NaN
 # or infinity makes the sum NaN or infinite, so `torch.isfinite(h.sum())` answers "is
 # every value finite?" with one read of $h$ and no copy. Only when the answer is no does
 # `asp_lab` build the boolean mask that finds the first bad value for the error message.
@@ -715,7 +716,7 @@ glue("after_scalar_vs_sb", rows_h["asp-scalar"]["time_median_s"]
 #    floored at `VAR_FLOOR`. (The derivatives of $\sigma^2$ also have a path through
 #    $\mu$, which adds multiples of $\sum_s \alpha_s (h_s - \mu)$; that is zero when the
 #    weights sum to one. The derivatives of $\mu$ need no such condition.) So `asp_lab`'s moments,
-#    an `autograd.Function` in `asp_lab/pooling.py`, keep only $h$, $\alpha$, $\mu$ and
+#    an `autograd.Function` in `asp_lab/pooling/fast.py`, keep only $h$, $\alpha$, $\mu$ and
 #    $\sigma$, and the backward recomputes $h_t - \mu$ with one subtraction. The tests
 #    compare its gradients with autograd's and with finite differences.
 #
@@ -752,7 +753,7 @@ kept_rows = []
 for kind, shape in (("one weight per frame", (8, 200)), ("per frame and channel", (8, 256, 200))):
     alpha_k = torch.softmax(torch.randn(*shape), dim=-1).requires_grad_(True)
     kept_rows.append([kind] + [f"{kept_for_backward(fn, h_k, alpha_k) / h_k.nbytes:.2f}"
-                               for fn in (moments_by_autograd, pooling._moments)])
+                               for fn in (moments_by_autograd, pooling.fast.moments)])
 show_table(["weights", "autograd (copies of h)", "hand-written backward (copies of h)"],
            kept_rows)
 

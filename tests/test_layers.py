@@ -50,7 +50,7 @@ def imports_of(name: str, path) -> set[str]:
     def add(dotted: str) -> None:
         while dotted and dotted not in known:  # asp_lab.pooling.steps -> pooling.steps
             dotted = dotted.rpartition(".")[0]
-        if dotted and dotted != name:
+        if dotted and dotted != name and not name.startswith(dotted + "."):
             found.add(dotted)
 
     for node in ast.walk(tree):
@@ -66,7 +66,9 @@ def imports_of(name: str, path) -> set[str]:
                 target = node.module.partition(".")[2]
             else:
                 continue
-            if target:
+            # `from . import checks` names submodules; the package it runs first is the
+            # importer's own parent, whose __init__ only gathers its submodules' names.
+            if target and node.module:
                 add(target)
             for alias in node.names:  # from . import data / from .pooling import steps
                 sub = f"{target}.{alias.name}" if target else alias.name
@@ -105,6 +107,23 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 def test_the_import_graph_has_no_cycle():
     cycle = find_cycle(graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+#: Inside a package, the same rule: bottom to top.
+SUBLAYERS = {"pooling": ("checks", "steps", "fast", "layers")}
+
+
+def test_inside_a_package_imports_point_down_too():
+    wrong = []
+    for package, order in SUBLAYERS.items():
+        for a, targets in graph().items():
+            if not a.startswith(package + "."):
+                continue
+            for b in sorted(targets):
+                if b.startswith(package + ".") and (
+                        order.index(b.split(".")[1]) >= order.index(a.split(".")[1])):
+                    wrong.append(f"asp_lab.{a} imports asp_lab.{b}, which is not below it")
+    assert not wrong, "\n".join(wrong)
 
 
 def _layer(name: str) -> int:

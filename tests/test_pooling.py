@@ -356,7 +356,7 @@ def test_hand_written_moments_gradient_equals_autograd(per_channel, B, C, T, see
     scores.requires_grad_(True)
     g_mu, g_sigma = randn(B, C, seed=seed + 2), randn(B, C, seed=seed + 3)
     grads = []
-    for moments in (pooling._moments, _two_pass_by_autograd):
+    for moments in (pooling.fast.moments, _two_pass_by_autograd):
         mu, sigma = moments(x, torch.softmax(scores, dim=-1))
         grads.append(torch.autograd.grad((mu * g_mu + sigma * g_sigma).sum(), (x, scores)))
     # float64, but not to the last bits: with weights like (1 - 1e-10, 1e-10), sigma is tiny
@@ -618,3 +618,45 @@ ERRORS = {
 def test_bad_input_raises_value_error_naming_the_problem(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --------------------------------------------------- the fast path equals the steps
+
+
+@pytest.mark.parametrize("per_channel", [False, True], ids=["scalar", "channel"])
+@pytest.mark.parametrize("with_context", [False, True], ids=["", "context"])
+def test_fast_scores_equal_the_step_to_rounding(per_channel, with_context):
+    """The layers' ``W h_t + b`` as a convolution (pooling.fast) is the step's einsum."""
+    g = torch.Generator().manual_seed(0)
+    B, C, T, A = 3, 24, 50, 8
+    h = torch.randn(B, C, T, generator=g, dtype=torch.float64)
+    W, b = torch.randn(A, C, generator=g, dtype=torch.float64), torch.randn(A, generator=g,
+                                                                           dtype=torch.float64)
+    v = torch.randn(*((C, A) if per_channel else (A,)), generator=g, dtype=torch.float64)
+    k = torch.randn(C, generator=g, dtype=torch.float64) if per_channel else torch.tensor(0.3)
+    context = torch.randn(B, A, generator=g, dtype=torch.float64) if with_context else None
+    step = attention_scores(h, W, b, v, k, context=context)
+    quick = pooling.fast.scores(h, W, b, v, k, torch.relu, context)
+    assert step.shape == quick.shape
+    torch.testing.assert_close(quick, step, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("per_channel", [False, True], ids=["scalar", "channel"])
+def test_fast_moments_equal_the_step_values_and_gradients(per_channel):
+    g = torch.Generator().manual_seed(1)
+    B, C, T = 2, 16, 40
+    h = (5 + torch.randn(B, C, T, generator=g, dtype=torch.float64)).requires_grad_(True)
+    shape = (B, C, T) if per_channel else (B, T)
+    a = torch.softmax(torch.randn(*shape, generator=g, dtype=torch.float64), -1)
+    a.requires_grad_(True)
+    outs = []
+    for moments in (weighted_moments, pooling.fast.moments):
+        mu, sigma = moments(h, a)
+        grads = torch.autograd.grad((mu * 0.7 + sigma * 1.3).sum(), (h, a))
+        outs.append((mu, sigma, *grads))
+    # weighted_moments divides alpha by its sum, so its gradient for alpha is the fast one
+    # less its alpha-weighted mean over time: the same on weights that sum to one.
+    quick_a = outs[1][3]
+    outs[1] = (*outs[1][:3], quick_a - (quick_a * a).sum(-1, keepdim=True))
+    for step, quick in zip(*outs, strict=True):
+        torch.testing.assert_close(quick, step, rtol=1e-10, atol=1e-10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import IPython.display
+import pytest
 
 from asp_lab import viz
 
@@ -20,3 +21,12 @@ def test_show_table_has_a_header_cell_per_column_and_a_cell_per_value(monkeypatc
     assert len(rows) == 2
     assert all(len(re.findall(r"<td", row)) == 3 for row in rows)
     assert "<td>stats</td>" in rows[0] and "<b>x</b>" in rows[1]  # HTML passes through
+
+
+def test_source_from_shows_the_lines_that_run_and_names_a_missing_marker():
+    from asp_lab import pooling
+
+    lines = viz.source_from(pooling.weighted_moments, "sum_t = ")
+    assert lines.startswith("sum_t = ") and "sigma = var.clamp(min=VAR_FLOOR).sqrt()" in lines
+    with pytest.raises(ValueError, match="weighted_moments"):
+        viz.source_from(pooling.weighted_moments, "no such line")
