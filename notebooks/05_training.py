@@ -435,9 +435,9 @@ plt.show()
 # %% [markdown]
 # ## The shipped models
 #
-# `make models` trained {glue:text}`n_shipped` models with the full recipe: statistics
-# pooling, scalar ASP and channel-wise ASP, each with seeds {glue:md}`seed_list`, all with
-# noise augmentation; and
+# asp_lab ships {glue:text}`n_shipped` models trained with the full recipe (`make models`
+# trains them again): statistics pooling, scalar ASP and channel-wise ASP, each with seeds
+# {glue:md}`seed_list`, all with noise augmentation; and
 # scalar ASP without noise augmentation (`asp-scalar-clean`, seed 0), to see what the
 # augmentation does. Their training curves are stored in `results.json`:
 
