@@ -37,7 +37,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 DIV_ID = "asp-static-widget"
-#: Console errors a plain Jupyter Book 1 page logs by itself (see DESIGN.md), allowed by name.
+#: Console errors a plain Jupyter Book 1 page logs by itself (see _config.yml), allowed by name.
 KNOWN_ERRORS = ("THEBE_JS_URL", "invalid theme mode")
 
 # What the figure shows now: the visible traces (index, name, a fingerprint of the data),

@@ -1,9 +1,9 @@
 """Properties of asp_lab.pooling: the three ASP steps and the pooling modules.
 
-Each test states a property from DESIGN.md (uniform weights give statistics pooling,
+Each test states a property the book relies on (uniform weights give statistics pooling,
 weights sum to one, permutation, padding, the bias k, numerics in float32/16/bf16,
-global context, shapes, agreement with nn.Conv1d) or checks that bad input raises a
-ValueError naming the problem. Shapes are small so the whole file runs in seconds.
+global context, shapes, the fast path equal to the steps) or checks that bad input raises
+a ValueError naming the problem. Shapes are small so the whole file runs in seconds.
 """
 
 from __future__ import annotations
