@@ -30,7 +30,7 @@ from .data import SAMPLE_RATE, AudioError
 from .features import HOP_SECONDS, WIN_SECONDS
 from .features import model_input as features
 from .models import CONTEXT, FRAME_OFFSET, TDNN, load_checkpoint
-from .provenance import git_commit
+from .provenance import CHECKPOINT_DIR, git_commit
 
 __all__ = [
     "MODEL_NAMES",
@@ -47,7 +47,6 @@ __all__ = [
     "evaluate",
 ]
 
-CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 #: The shipped models :func:`load_model` knows by name (each seed 0; add ``-seed1`` or
 #: ``-seed2`` for the other seeds of the noise-augmented ones).
 MODEL_NAMES = ("stats", "asp-scalar", "asp-channel", "asp-scalar-clean")

@@ -218,16 +218,14 @@ def chromium_paths() -> tuple[str, str]:
 class PagesServer:
     """``_build/html`` served over HTTP on loopback the way GitHub Pages serves the project
     site: under ``/<repository name>/`` (``base``), a folder's ``index.html`` for its URL, and
-    the site's own ``404.html`` with status 404 for any path that does not exist. ``requests``
-    records ``(status, path)`` of every request, so a test can see what the browser asked for.
+    the site's own ``404.html`` with status 404 for any path that does not exist.
     """
 
     def __init__(self, html: Path, prefix: str) -> None:
         import http.server
         import threading
 
-        self.html, self.prefix, self.requests = html, prefix, []
-        server = self
+        self.html, self.prefix = html, prefix
 
         class Handler(http.server.SimpleHTTPRequestHandler):
             def translate_path(self, path: str) -> str:
@@ -250,9 +248,6 @@ class PagesServer:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
-
-            def log_request(self, code="-", size="-"):
-                server.requests.append((int(code) if str(code).isdigit() else code, self.path))
 
             def log_message(self, *args):  # keep pytest's output clean
                 pass

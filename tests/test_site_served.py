@@ -15,7 +15,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import REPO, book_config, toc_files
+from conftest import REPO, book_config, pages_prefix, toc_files
 
 #: Attributes that name something the page links to or loads.
 URL_ATTRIBUTES = (("a", "href"), ("link", "href"), ("script", "src"), ("img", "src"),
@@ -162,10 +162,6 @@ def test_colab_and_download_buttons_lead_to_the_chapters_notebook(site, chapter)
 
 def test_the_server_is_loopback_and_the_prefix_is_the_repository(site):
     assert urlsplit(site.base).hostname == "127.0.0.1"
-    assert urlsplit(site.base).path == "/" + repo_name() + "/"
+    assert urlsplit(site.base).path == "/" + pages_prefix() + "/"
     status, _ = fetch(site.origin + "/index.html")  # outside the prefix: nothing is there
     assert status == 404
-
-
-def repo_name() -> str:
-    return book_config()["repository"]["url"].rstrip("/").rsplit("/", 1)[-1]
