@@ -178,6 +178,23 @@ def load_audio(
     return audio
 
 
+@cache
+def cached_audio(path: str | os.PathLike) -> np.ndarray:
+    """:func:`load_audio` once per process: the same read-only array on every call (training
+    crops and evaluation embed the same files many times)."""
+    audio = load_audio(path)
+    audio.setflags(write=False)
+    return audio
+
+
+@cache
+def cached_noise(name: str, root: str | None = None) -> np.ndarray:
+    """:func:`load_noise` once per process, read-only (``root`` as a string or None)."""
+    noise = load_noise(name, root)
+    noise.setflags(write=False)
+    return noise
+
+
 def load_noise(name: str, root: str | os.PathLike | None = None) -> np.ndarray:
     """A noise recording from ``<root>/noise/<name>.wav``, mono float32 at 16 kHz."""
     root = _root(root)
