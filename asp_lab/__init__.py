@@ -5,7 +5,7 @@ The library under the asp_lab book. ``asp_lab.pooling`` holds the three steps of
 """
 
 from . import pooling
-from .analysis import embed, frame_attention, load_model
+from .inference import embed, frame_attention, load_model
 from .pooling import AttentiveStatisticsPooling, StatisticsPooling
 
 __version__ = "0.1.0"
