@@ -88,7 +88,10 @@ lab: $(STAMP)
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet "jupyterlab>=4,<5"
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The Colab setup cell is written once, in book/colab_setup_cell.py, and stamped into every
+# chapter before the .ipynb files are regenerated from the .py sources.
 sync: $(STAMP)
+	$(BIN)/python book/stamp_colab_cell.py
 	$(BIN)/jupytext --to ipynb $(NOTEBOOKS)
 
 # Train, evaluate and export every shipped model into asp_lab/checkpoints/ (with results.json);

@@ -19,6 +19,7 @@ from conftest import REPO, book_config
 from asp_lab import data
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
+TEMPLATE = REPO / "book" / "colab_setup_cell.py"  # the setup cell, written once
 
 
 def first_code_cell(path) -> str:
@@ -35,9 +36,33 @@ def test_first_code_cell_is_the_colab_setup(path):
         f"{path.name}: the first code cell must be the Colab setup cell, cloning {url} "
         f"(repository.url in _config.yml)"
     )
-    assert cell == first_code_cell(NOTEBOOKS[0]), (
-        f"{path.name}: the Colab setup cell differs from {NOTEBOOKS[0].name}'s"
+    assert cell == TEMPLATE.read_text().rstrip("\n"), (
+        f"{path.name}: the Colab setup cell differs from book/colab_setup_cell.py, the one "
+        f"copy (run make sync)"
     )
+
+
+def test_make_sync_stamps_the_template_into_a_chapter_that_drifted(tmp_path):
+    """A chapter whose setup cell was edited by hand gets the template back; the cells
+    around it stay as they were."""
+    stamp = _stamp_module()
+    text = NOTEBOOKS[0].read_text()
+    template = TEMPLATE.read_text()
+    drifted = text.replace('if "google.colab" in sys.modules:', 'if False:  # edited', 1)
+    assert drifted != text
+    assert stamp.stamped(drifted, template, "probe") == text
+    with pytest.raises(ValueError, match="no setup cell"):
+        stamp.stamped("# %%\nprint(1)\n", template, "probe.py")
+
+
+def _stamp_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stamp_colab_cell",
+                                                  REPO / "book" / "stamp_colab_cell.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_cell(monkeypatch, tmp_path, on_colab: bool) -> list[list[str]]:
