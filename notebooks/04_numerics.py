@@ -184,7 +184,7 @@ glue("demo_two_err", 100 * abs(sigma_two - sigma_ref) / sigma_ref)
 #
 # ## 2. One-pass and two-pass in three precisions
 #
-# Now systematically. Each channel holds $x_t = m + s z_t$ with $z_t$ standard normal and
+# Each channel holds $x_t = m + s z_t$ with $z_t$ standard normal and
 # $s = 1$; the ratio $m/s$ runs over a log grid. Two kinds of weights: uniform ($1/T$,
 # statistics pooling) and a softmax of random scores (like attention). Each method runs
 # entirely in the given dtype, with the post's clamp:
@@ -374,12 +374,11 @@ for dname in ("float16", "bfloat16"):
 #   {glue:text}`cross_float32_uniform:.0f` (uniform weights) and
 #   {glue:text}`cross_float32_softmax:.0f` (softmax weights); $u\,(m/s)^2 = 1\%$ predicts
 #   {glue:text}`cross_f32_predicted:.0f`.
-# - **float32, two-pass.** At most {glue:text}`max_two_f32:.1e` off, all of it from storing
-#   the frames in float32 (the stored frames alone are up to
-#   {glue:text}`max_store_f32:.1e` off). Against the stored frames it is off by at most
+# - **float32, two-pass.** At most {glue:text}`max_two_f32:.1e` off, nearly all of it from
+#   storing the frames in float32 (the stored frames alone are up to
+#   {glue:text}`max_store_f32:.1e` off); against the stored frames, at most
 #   {glue:text}`excess_two_f32_low:.1e` up to $m/s = 1000$, a few times
-#   $u =$ {glue:text}`u_float32:.1e`, and by {glue:text}`excess_two_f32:.1e` at the largest
-#   ratios ({glue:text}`excess_asp_f32:.1e` for `asp_lab`).
+#   $u =$ {glue:text}`u_float32:.1e`.
 # - **Half precision, one-pass.** With uniform weights the 1% mark comes at
 #   $m/s \approx$ {glue:text}`cross_float16_uniform:.1f` in float16 and
 #   {glue:text}`cross_bfloat16_uniform:.2f` in bfloat16 ($u$ = {glue:text}`u_float16:.1e`
@@ -623,8 +622,8 @@ glue("lab_grad_bound", 1 / (2 * pooling.VAR_FLOOR**0.5))
 # %% [markdown]
 # The hand-written `var.sqrt()` gives a NaN gradient for every frame, and one NaN in one
 # gradient turns every weight of the network into NaN at the next optimiser step.
-# `torch.std` itself no longer does this (it returns a zero gradient there), but pooling
-# layers do not call `torch.std`: they write the weighted variance by hand, as above.
+# `torch.std` returns a zero gradient there, but pooling layers write the weighted variance
+# by hand, as above.
 #
 # `asp_lab` floors the variance at `VAR_FLOOR` = {glue:text}`var_floor:.0e` before the
 # square root, with the sums in float32, where that number is representable. The constant
@@ -706,9 +705,8 @@ glue("post_factor_milli", reported_post[i_milli] / true_sigma[i_milli])
 #
 # ## 5. Rows with no valid frame
 #
-# Batches pad utterances to a common length, and attention must give padding no weight.
-# The standard way is to set the scores of padded frames to $-\infty$ before the softmax.
-# If a row has *no* valid frame, every score is $-\infty$, and the softmax is
+# Attention must give padding no weight: the scores of padded frames are set to $-\infty$
+# before the softmax. If a row has *no* valid frame, every score is $-\infty$, and the softmax is
 # $e^{-\infty} / \sum e^{-\infty} = 0/0$:
 
 # %%
@@ -767,10 +765,9 @@ glue("pad_none_75", pad_mass[75, "none"])
 #
 # ## 6. The post's block, measured
 #
-# Finally the real thing: the post's `ASP` block against
-# `AttentiveStatisticsPooling(mode="channel")` {cite:p}`desplanques2020ecapa`, which
-# computes the same function, with the post's weights copied in. The post's first `Conv1d`
-# is $W, b$ and its second is $v, k$.
+# The post's `ASP` block against `AttentiveStatisticsPooling(mode="channel")`
+# {cite:p}`desplanques2020ecapa`, which computes the same function, with the post's weights
+# copied in (its first `Conv1d` is $W, b$, its second $v, k$).
 
 # %%
 torch.manual_seed(0)
