@@ -16,17 +16,16 @@
 # becomes one fixed-size vector: that step is **pooling**, and this book is about one way
 # of doing it, attentive statistics pooling.
 #
-# This chapter does it by hand on a real recording, with no network at all:
+# This chapter does it by hand on a real recording, with no network at all. You will learn:
 #
-# 1. a LibriSpeech utterance as a waveform and as a log-mel spectrogram;
-# 2. the spectrogram as a sequence of frame vectors $h_t$;
-# 3. average pooling and statistics pooling (mean and standard deviation per channel);
-# 4. two utterances of different length, one vector size;
-# 5. a padded batch, and why pooling needs the true lengths;
-# 6. where the quiet frames are, and why one might want to weigh frames unequally.
+# 1. how a recording becomes a sequence of frame vectors $h_t$ (a log-mel spectrogram);
+# 2. what average pooling and statistics pooling compute (mean and standard deviation per
+#    channel), and why every utterance then gives a vector of the same size;
+# 3. why a padded batch needs the true lengths of its utterances;
+# 4. why one might want to weigh frames unequally: many of them are pauses.
 #
-# The symbols follow the [notation page](../book/notation.md). Cells that only store
-# numbers for the text (`glue`) are hidden in the book; they are in the notebook.
+# The symbols follow the [notation page](../book/notation.md). The book hides the cells that
+# only draw figures or store numbers for the text; the notebook shows them all.
 
 # %% tags=["remove-cell"]
 # Setup for Google Colab: a shallow clone of the repository (the code and data/), asp_lab
@@ -121,10 +120,10 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The waveform: {glue:text}`n_samples:,` pressure samples, {glue:text}`sample_rate:,` a
-# second, on the recording's full scale. The bursts are words and syllables; the flat
-# stretches between them are pauses. A waveform says when someone speaks and how loud,
-# but very little about *who* speaks.
+# A waveform says when someone speaks and how loud, but very little about *who* speaks:
+# the bursts are words and syllables, the flat stretches between them pauses
+# ({glue:text}`n_samples:,` samples, {glue:text}`sample_rate:,` a second, full scale
+# $\pm 1$).
 
 # %%
 Audio(x, rate=sample_rate)
@@ -167,8 +166,8 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# A {glue:text}`win_ms:g` ms window every {glue:text}`hop_ms:g` ms, {glue:text}`C` mel
-# bands. Time runs left to right, low mel bands are at the bottom, and the colour is the
+# Speech is bright, the pauses are dark. A {glue:text}`win_ms:g` ms window every
+# {glue:text}`hop_ms:g` ms, {glue:text}`C` mel bands; time runs left to right, low mel bands are at the bottom, and the colour is the
 # natural log of the power in each band. Speech shows up as bright columns with
 # horizontal stripes in the low bands (the harmonics of the voice, whose spacing is the
 # speaker's pitch); the pauses are dark, many of them at the floor of
@@ -203,7 +202,7 @@ print("first 5 channels of the loudest h_t:", np.round(S[:5, loud_t], 2))
 glue("loud_time", float(times[loud_t]), display=False)
 glue("quiet_time", float(times[quiet_t]), display=False)
 
-# %% mystnb={"image": {"alt": "Two frames as vectors h_t: log mel power against mel band for the loudest frame (blue circles) and the quietest frame (orange squares)."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Two frames as vectors h_t: log mel power against mel band for the loudest frame (blue circles) and the quietest frame (orange squares)."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 bands = np.arange(C)
 ax.plot(bands, S[:, loud_t], "o-", color="tab:blue", ms=3,
@@ -218,8 +217,8 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Two columns of the spectrogram, drawn as vectors over the {glue:text}`C` channels. The
-# loud frame (at {glue:text}`loud_time:.2f` s) has peaks in the low bands where the voice
+# A loud frame describes the voice, a quiet one next to nothing: two columns of the
+# spectrogram, drawn as vectors over the {glue:text}`C` channels. The loud frame (at {glue:text}`loud_time:.2f` s) has peaks in the low bands where the voice
 # has most of its energy; the quiet frame (at {glue:text}`quiet_time:.2f` s) sits near
 # the log floor in most bands and carries next to nothing about the speaker.
 
@@ -257,9 +256,9 @@ print("StatisticsPooling()(h):", tuple(pooled.shape), "= (B, 2C)")
 
 diff = np.abs(pooled[0].numpy() - pooled_np).max()
 print(f"largest difference from the numpy version: {diff:.2e}")
-assert diff < 1e-4, diff
 
 # %% tags=["remove-cell"]
+assert diff < 1e-4, diff
 glue("stats_diff", float(diff), display=False)
 glue("bessel_ratio", float(np.sqrt(T / (T - 1))), display=False)
 
@@ -270,7 +269,7 @@ glue("bessel_ratio", float(np.sqrt(T / (T - 1))), display=False)
 # chapter shows why: statistics pooling is attentive statistics pooling with every
 # weight equal to $1/T$.
 
-# %% mystnb={"image": {"alt": "Statistics pooling: two panels, the mean mu_c (left, blue) and the standard deviation sigma_c (right, orange) of each mel band over time."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Statistics pooling: two panels, the mean mu_c (left, blue) and the standard deviation sigma_c (right, orange) of each mel band over time."}}
 fig, (ax_mu, ax_sigma) = plt.subplots(1, 2, figsize=(9, 3.5))
 ax_mu.plot(bands, mu_np, "o-", color="tab:blue", ms=3)
 ax_mu.set_title(r"Mean $\mu_c$ per mel band")
@@ -337,7 +336,7 @@ glue("n_pad", T - T2, display=False)
 glue("pad_percent", 100 * (T - T2) / T, display=False)
 glue("s2_max", float(S2.max()), display=False)
 
-# %% mystnb={"image": {"alt": "Spectrogram of the shorter utterance as row 1 of a batch: its frames, then a dashed line after which the padding frames are all zero."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Spectrogram of the shorter utterance as row 1 of a batch: its frames, then a dashed line after which the padding frames are all zero."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 viz.spectrogram(ax, batch[1].numpy(), features.HOP_SECONDS,
                 title=f"Row 1 of the batch: {utt2.name}, zero-padded")
@@ -348,12 +347,12 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The second row of the batch: its {glue:text}`T2` real frames, then {glue:text}`n_pad`
+# To the pooling, zero padding looks louder than any real frame. The second row of the
+# batch: its {glue:text}`T2` real frames, then {glue:text}`n_pad`
 # frames of zeros (right of the dashed line, {glue:text}`pad_percent:.0f`% of the row).
 # A zero is not silence in the log domain: silence sits near {glue:text}`log_floor:.1f`,
 # and 0 lies above every value of this recording (its largest is
-# {glue:text}`s2_max:.2f`). The colour scale shows it: to the pooling, the padding looks
-# louder than any real frame of the row.
+# {glue:text}`s2_max:.2f`).
 #
 # Averaging over the whole time axis counts the padding as frames:
 
@@ -371,10 +370,10 @@ masked = StatisticsPooling()(batch, lengths)  # (B, 2C), padding ignored
 err_masked = max((masked[0] - pooled[0]).abs().max().item(),
                  (masked[1] - pooled2[0]).abs().max().item())
 print(f"with lengths, largest error: {err_masked:.1e}")
-# equal up to float32 rounding (relative 1.3e-6, absolute 1e-5)
-torch.testing.assert_close(masked, torch.cat([pooled, pooled2]))
 
 # %% tags=["remove-cell"]
+# equal up to float32 rounding (relative 1.3e-6, absolute 1e-5)
+torch.testing.assert_close(masked, torch.cat([pooled, pooled2]))
 glue("err_unmasked", float(err_unmasked), display=False)
 glue("err_masked", float(err_masked), display=False)
 glue("err_sigma", float(err_sigma), display=False)
@@ -412,7 +411,7 @@ glue("n_quiet", int(quiet.sum()), display=False)
 glue("quiet_percent", 100 * float(quiet.mean()), display=False)
 glue("mu_shift", float(shift), display=False)
 
-# %% mystnb={"image": {"alt": "Frame energy in dB against time in seconds, with a dashed threshold line and the quiet frames below it shaded orange."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Frame energy in dB against time in seconds, with a dashed threshold line and the quiet frames below it shaded orange."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 low = energy_db.min() - 15  # room for the legend below the curve
 ax.fill_between(times, low, 3, where=quiet, step="mid", alpha=0.3,
@@ -432,11 +431,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The energy of each {glue:text}`hop_ms:g` ms frame relative to the loudest one; shaded
-# frames are more than {glue:text}`quiet_db:g` dB down. They are the pauses of the
-# waveform and the dark columns of the spectrogram: {glue:text}`n_quiet` of
-# {glue:text}`T` frames, {glue:text}`quiet_percent:.0f`% of the utterance, and yet each
-# gets the same weight $1/T$ as a loud vowel. Leaving them out moves the mean of some
+# Many frames are pauses, and each weighs as much as a loud vowel. The energy of each
+# {glue:text}`hop_ms:g` ms frame relative to the loudest one; shaded frames are more than
+# {glue:text}`quiet_db:g` dB down: the pauses of the waveform and the dark columns of the
+# spectrogram, {glue:text}`n_quiet` of {glue:text}`T` frames
+# ({glue:text}`quiet_percent:.0f`% of the utterance), each with weight $1/T$. Leaving them out moves the mean of some
 # channel by {glue:text}`mu_shift:.2f`.
 #
 # A fixed threshold is a hand-made rule, and "quiet" is not the same as "useless" (noise
@@ -447,6 +446,17 @@ plt.show()
 # *Data:* speech from LibriSpeech {cite:p}`panayotov2015librispeech`, CC BY 4.0. The
 # book's noise recordings, from Speech Commands {cite:p}`warden2018speechcommands` (CC BY
 # 4.0), appear in later chapters, not in this one.
+#
+# ## What to remember
+#
+# - An utterance reaches the pooling layer as frames `h: (B, C, T)`: $C$ channels, one
+#   column every {glue:text}`hop_ms:g` ms, $T$ depending on the length.
+# - Statistics pooling concatenates the per-channel mean and (population, $1/T$) standard
+#   deviation: $2C$ numbers for any $T$.
+# - Padding is not silence: pool a padded batch without its `lengths` and the vectors
+#   describe the padding; with them, padding changes nothing.
+# - Every frame counts $1/T$ in statistics pooling, pauses included; attentive statistics
+#   pooling learns a weight per frame instead.
 
 # %% [markdown]
 # ## Exercises

@@ -12,15 +12,20 @@
 # Attentive statistics pooling (ASP) turns the frames of an utterance into one vector in three
 # steps: score every frame, turn the scores into weights, and take the weighted mean and
 # standard deviation. The post this book starts from describes them in two lines of maths and
-# one block of PyTorch. This chapter takes the post's words one equation at a time, puts the
-# line of code that computes each next to it, and runs it on the frames of a real recording:
-# each of $e_t$, $\alpha_t$, $\mu$ and $\sigma$ gets its own cell, its own shape check, and its
-# own figure on the time axis of the spectrogram.
+# one block of PyTorch. This chapter takes the post's words one equation at a time, with the
+# line of code that computes each, on the frames of a real recording. You will learn:
 #
-# No network is trained here. Instead we choose the attention's parameters by hand, so that
-# we know what the attention should do and can check that it does it. At the end, a widget
-# lets you move the knobs yourself. The symbols and shapes are those of the
-# [notation page](../book/notation.md).
+# 1. how a small network scores each frame, $e_t = v^T f(W h_t + b) + k$, and how to choose
+#    its parameters by hand so that it listens to speech and ignores pauses;
+# 2. how a softmax turns the scores into weights $\alpha_t$, why the bias $k$ does nothing,
+#    and how the spread of the scores slides ASP from one frame to statistics pooling;
+# 3. how the weighted mean and standard deviation make the pooled vector, and why uniform
+#    weights give statistics pooling exactly;
+# 4. where the post's code differs from its prose: one weight per frame *and channel*.
+#
+# No network is trained here: we choose the attention's parameters by hand, so that we know
+# what it should do and can check that it does. At the end, a widget lets you move the knobs
+# yourself. The symbols and shapes are those of the [notation page](../book/notation.md).
 #
 # Data: speech from LibriSpeech test-other {cite:p}`panayotov2015librispeech` (CC BY 4.0);
 # the book's noise recordings, from Speech Commands {cite:p}`warden2018speechcommands`
@@ -89,24 +94,27 @@ torch.set_printoptions(precision=4)
 # %%
 UTTERANCE = "3080-5032-0004"
 utterance = {u.name: u for u in data.utterances("test-other")}[UTTERANCE]
-S = features.log_mel(data.load_audio(utterance.path))  # (C, T) numpy, natural log of power
+S = features.log_mel(data.load_audio(utterance.path))  # (C, T), ln power
 h = torch.from_numpy(S)[None]  # (B, C, T) = (1, 40, T)
 B, C, T = h.shape
 times = features.frame_times(T)  # (T,) seconds
+print("h:", tuple(h.shape), h.dtype, f"({T * features.HOP_SECONDS:.2f} s)")
+
+# %% tags=["remove-cell"]
 assert (B, C) == (1, 40)
-print("h:", tuple(h.shape), h.dtype, f"({T} frames, {T * features.HOP_SECONDS:.2f} s)")
 glue("T", T, display=False)
 glue("duration", T * features.HOP_SECONDS, display=False)
 
-# %% mystnb={"image": {"alt": "Log-mel frames h of the chapter's test-other utterance: mel band against time in seconds, colour showing log mel power."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Log-mel frames h of the chapter's test-other utterance: mel band against time in seconds, colour showing log mel power."}}
 fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
-viz.spectrogram(ax, S, title=f"Log-mel frames h of {UTTERANCE} (test-other, speaker {utterance.speaker})")
+viz.spectrogram(ax, S, title=f"Log-mel frames h of {UTTERANCE} "
+                             f"(test-other, speaker {utterance.speaker})")
 plt.show()
 
 # %% [markdown]
-# The frames $h_1, \dots, h_T$ of the utterance, $T =$ {glue:text}`T` frames
-# ({glue:text}`duration:.2f` s). Speech shows as bright columns with the harmonics of the voice
-# in the low bands; the pauses between words and phrases are dark from top to bottom.
+# Speech shows as bright columns, with the harmonics of the voice in the low bands; the
+# pauses between words are dark from top to bottom. These are the frames
+# $h_1, \dots, h_T$, $T =$ {glue:text}`T` frames ({glue:text}`duration:.2f` s).
 
 # %% [markdown]
 # ## Step 1: a score per frame, $e_t$
@@ -146,8 +154,9 @@ b = -threshold.reshape(1)  # (A,) = (1,)
 v = torch.tensor([1.0])  # (A,) = (1,)
 k = torch.tensor(0.0)  # scalar
 e = pooling.attention_scores(h, W, b, v, k, f=torch.relu)  # (B, T)
-print("W:", tuple(W.shape), " b:", tuple(b.shape), " v:", tuple(v.shape), " k:", tuple(k.shape))
 print("e:", tuple(e.shape))
+
+# %% tags=["remove-cell"]
 assert e.shape == (B, T)
 # the same by hand, frame by frame: v * relu(loudness - threshold) + k
 assert torch.allclose(e[0], v * torch.relu(loudness - threshold) + k, atol=1e-5)
@@ -158,19 +167,19 @@ glue("threshold", float(threshold), display=False)
 glue("frac_zero", float((e == 0).float().mean()), display=False)
 glue("e_max", float(e.max()), display=False)
 
-# %% mystnb={"image": {"alt": "Step 1: the spectrogram on top and, below on the same time axis, the loudness-attention score e_t, high in loud frames and flat in pauses."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Step 1: the spectrogram on top and, below on the same time axis, the loudness-attention score e_t, high in loud frames and flat in pauses."}}
 fig, ax_frames, ax_e = viz.frames_and_curve(S)
-ax_frames.set_title(r"Step 1: scores $e_t = v\,\mathrm{ReLU}(\mathrm{mean}_c\, h_{t,c} - \mathrm{threshold}) + k$ (loudness attention)")
+ax_frames.set_title(r"Step 1: scores $e_t = v\,\mathrm{ReLU}(\mathrm{mean}_c\, h_{t,c}"
+                    r" - \mathrm{threshold}) + k$ (loudness attention)")
 ax_e.plot(times, e[0], color="tab:blue", linewidth=1)
 ax_e.fill_between(times, 0, e[0], color="tab:blue", alpha=0.3)
 ax_e.set_ylabel(r"score $e_t$")
 plt.show()
 
 # %% [markdown]
-# The scores of the loudness attention on the same time axis as the frames. Pauses and quiet
-# frames score exactly 0 (the ReLU): that is {glue:text}`frac_zero:.0%` of the frames, half
-# by construction of the median threshold ({glue:text}`threshold:.2f` nats). Loud voiced
-# frames score up to {glue:text}`e_max:.2f`.
+# The loudness attention scores the speech and gives every pause exactly 0 (the ReLU): that
+# is {glue:text}`frac_zero:.0%` of the frames, half by construction of the median threshold
+# ({glue:text}`threshold:.2f` nats). Loud voiced frames score up to {glue:text}`e_max:.2f`.
 #
 # For contrast, here are the scores of an *untrained* ASP layer: $A = 128$ hidden units with
 # $W, b, v, k$ drawn at random, as `AttentiveStatisticsPooling` initialises them (like
@@ -181,25 +190,27 @@ untrained = AttentiveStatisticsPooling(C, attention_channels=128, mode="scalar")
 with torch.no_grad():
     W_r, b_r, v_r, k_r = untrained.W, untrained.b, untrained.v, untrained.k
     e_random = pooling.attention_scores(h, W_r, b_r, v_r, k_r)  # (B, T)
-print("W:", tuple(W_r.shape), " b:", tuple(b_r.shape), " v:", tuple(v_r.shape), " k:", tuple(k_r.shape))
-print("e:", tuple(e_random.shape))
+print("W:", tuple(W_r.shape), " e:", tuple(e_random.shape))
+
+# %% tags=["remove-cell"]
 assert e_random.shape == (B, T)
 corr = float(np.corrcoef(e_random[0].numpy(), loudness.numpy())[0, 1])
 glue("corr_random", corr, display=False)
 glue("e_random_spread", float(e_random.max() - e_random.min()), display=False)
 glue("e_spread", float(e.max() - e.min()), display=False)
 
-# %% mystnb={"image": {"alt": "Step 1 with a random untrained layer: the spectrogram on top and, below, its scores e_t (orange) against time."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Step 1 with a random untrained layer: the spectrogram on top and, below, its scores e_t (orange) against time."}}
 fig, ax_frames, ax_e = viz.frames_and_curve(S)
-ax_frames.set_title(r"Step 1 with random $W, b, v, k$ ($A = 128$): scores $e_t$ of an untrained layer")
+ax_frames.set_title(r"Step 1 with random $W, b, v, k$ ($A = 128$): "
+                    r"scores $e_t$ of an untrained layer")
 ax_e.plot(times, e_random[0], color="tab:orange", linewidth=1)
 ax_e.set_ylabel(r"score $e_t$")
 plt.show()
 
 # %% [markdown]
-# Random parameters do not give random scores: the 40 log-mel bands rise and fall together,
-# so any linear map of them mostly measures loudness, with some sign. Here the correlation of
-# the random scores with the loudness is {glue:text}`corr_random:.2f`. But the scores span
+# Random parameters give scores that follow loudness, but with a small spread. The 40
+# log-mel bands rise and fall together, so any linear map of them mostly measures loudness,
+# with some sign: here the correlation is {glue:text}`corr_random:.2f`. But the scores span
 # only {glue:text}`e_random_spread:.2f` from lowest to highest, against
 # {glue:text}`e_spread:.2f` for our loudness attention; step 2 shows what such a small spread
 # means for the weights.
@@ -219,6 +230,8 @@ plt.show()
 # %%
 alpha = pooling.attention_weights(e)  # (B, T)
 print("alpha:", tuple(alpha.shape), " sum over t:", float(alpha.sum()))
+
+# %% tags=["remove-cell"]
 assert alpha.shape == (B, T)
 assert torch.allclose(alpha.sum(dim=-1), torch.ones(B))
 assert torch.allclose(alpha[0], torch.exp(e[0]) / torch.exp(e[0]).sum())  # by hand
@@ -226,25 +239,27 @@ voiced = e[0] > 0  # frames above the threshold
 glue("frac_voiced", float(voiced.float().mean()), display=False)
 glue("mass_voiced", float(alpha[0, voiced].sum()), display=False)
 glue("n_eff", handset.effective_frames(alpha[0]), display=False)
-glue("n_eff_random", handset.effective_frames(pooling.attention_weights(e_random)[0]), display=False)
+glue("n_eff_random", handset.effective_frames(pooling.attention_weights(e_random)[0]),
+     display=False)
 glue("max_over_uniform", float(alpha.max() * T), display=False)
 
-# %% mystnb={"image": {"alt": "Step 2: the spectrogram on top and, below, the weights alpha_t (blue) against the dotted uniform share 1/T; loud frames get more than 1/T."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Step 2: the spectrogram on top and, below, the weights alpha_t (blue) against the dotted uniform share 1/T; loud frames get more than 1/T."}}
 fig, ax_frames, ax_a = viz.frames_and_curve(S)
-ax_frames.set_title(r"Step 2: weights $\alpha_t = \mathrm{softmax}_t(e)$ of the loudness attention")
+ax_frames.set_title(r"Step 2: weights $\alpha_t = \mathrm{softmax}_t(e)$ "
+                    "of the loudness attention")
 ax_a.plot(times, alpha[0], color="tab:blue", linewidth=1, label=r"$\alpha_t$")
-ax_a.axhline(1 / T, color="black", linestyle=":", linewidth=1.5, label=r"uniform share $1/T$")
+ax_a.axhline(1 / T, color="black", linestyle=":", linewidth=1.5,
+             label=r"uniform share $1/T$")
 ax_a.set_ylabel(r"weight $\alpha_t$")
 ax_a.set_ylim(bottom=0)
 ax_a.legend(loc="upper left")
 plt.show()
 
 # %% [markdown]
-# The weights of the loudness attention against the uniform share $1/T$ that statistics
-# pooling gives every frame. The pauses get almost nothing: the frames above the threshold
-# are {glue:text}`frac_voiced:.0%` of the frames but carry {glue:text}`mass_voiced:.1%` of
-# the weight, and the loudest frame gets {glue:text}`max_over_uniform:.1f` times its uniform
-# share.
+# The pauses get almost no weight. Against the uniform share $1/T$ that statistics pooling
+# gives every frame, the frames above the threshold are {glue:text}`frac_voiced:.0%` of the
+# frames but carry {glue:text}`mass_voiced:.1%` of the weight, and the loudest frame gets
+# {glue:text}`max_over_uniform:.1f` times its uniform share.
 #
 # A single number summarises how spread out the weights are, the *effective number of
 # frames* $N_\text{eff} = 1 / \sum_t \alpha_t^2$: it is $T$ when every frame gets $1/T$, and 1
@@ -267,12 +282,14 @@ plt.show()
 # $k = 0$ against $k = 5$:
 
 # %%
-e_k5 = pooling.attention_scores(h, W, b, v, torch.tensor(5.0))  # (B, T), every score + 5
+e_k5 = pooling.attention_scores(h, W, b, v, torch.tensor(5.0))  # all + 5
 alpha_k5 = pooling.attention_weights(e_k5)
-print("alpha(k=5):", tuple(alpha_k5.shape), " scores moved by", float((e_k5 - e).mean()))
-assert alpha_k5.shape == alpha.shape
 diff_k = float((alpha_k5 - alpha).abs().max())
 print(f"max |alpha(k=5) - alpha(k=0)| = {diff_k:.2e}")
+
+# %% tags=["remove-cell"]
+assert alpha_k5.shape == alpha.shape
+assert torch.allclose(e_k5 - e, torch.tensor(5.0))
 glue("diff_k", diff_k, display=False)
 
 # %% [markdown]
@@ -293,13 +310,16 @@ glue("diff_k", diff_k, display=False)
 # network sets its own temperature through the size of $v$.
 
 # %%
+shown = [0.3, 1.0, 3.0, 100.0]
+alpha_tau = {tau: pooling.attention_weights(e / tau) for tau in shown}
+for tau, a in alpha_tau.items():
+    print(f"tau = {tau:>5g}: N_eff = {handset.effective_frames(a[0]):7.1f}")
+
+# %% tags=["remove-cell"]
 taus = np.logspace(-2, 4, 61)  # 0.01 ... 10,000
 n_eff_tau = [handset.effective_frames(pooling.attention_weights(e / tau)[0]) for tau in taus]
-shown = [0.3, 1.0, 3.0, 100.0]
-alpha_tau = {tau: pooling.attention_weights(e / tau) for tau in shown}  # each (B, T)
-for tau, a in alpha_tau.items():
+for a in alpha_tau.values():
     assert a.shape == (B, T)
-    print(f"tau = {tau:>5g}: alpha {tuple(a.shape)}, N_eff = {handset.effective_frames(a[0]):7.1f}")
 tau_small, tau_big = 0.01, 1e4
 alpha_small = pooling.attention_weights(e / tau_small)[0]
 alpha_big = pooling.attention_weights(e / tau_big)[0]
@@ -311,10 +331,12 @@ glue("n_eff_small", handset.effective_frames(alpha_small), display=False)
 glue("n_eff_big", handset.effective_frames(alpha_big), display=False)
 glue("diff_uniform_big", float((alpha_big - 1 / T).abs().max()), display=False)
 for tau in shown:
-    glue(f"n_eff_tau_{tau:g}".replace(".", "p"), handset.effective_frames(alpha_tau[tau][0]), display=False)
+    glue(f"n_eff_tau_{tau:g}".replace(".", "p"), handset.effective_frames(alpha_tau[tau][0]),
+         display=False)
 
-# %% mystnb={"image": {"alt": "Step 2 at several temperatures tau: the spectrogram on top and one row of weights alpha_t per temperature, peakier at small tau, flatter at large tau."}}
-fig, axes = plt.subplots(len(shown) + 1, 1, figsize=(9, 8), sharex=True, layout="constrained",
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Step 2 at several temperatures tau: the spectrogram on top and one row of weights alpha_t per temperature, peakier at small tau, flatter at large tau."}}
+fig, axes = plt.subplots(len(shown) + 1, 1, figsize=(9, 8.5), sharex=True,
+                         layout="constrained",
                          gridspec_kw={"height_ratios": [1.3] + [1] * len(shown)})
 image = viz.spectrogram(axes[0], S, colorbar=False)
 axes[0].set_xlabel("")
@@ -326,41 +348,43 @@ for ax, tau in zip(axes[1:], shown, strict=True):
     ax.axhline(1 / T, color="black", linestyle=":", linewidth=1.5)
     ax.set_ylim(0, float(a.max()) * 1.1)
     ax.set_ylabel(r"$\alpha_t$")
-    ax.text(0.01, 0.9, rf"$\tau = {tau:g}$,  $N_\mathrm{{eff}} = {handset.effective_frames(a):.1f}$",
-            transform=ax.transAxes, va="top", bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0})
+    # the label above the panel, where no curve can run under it
+    ax.set_title(rf"$\tau = {tau:g}$,  $N_\mathrm{{eff}} = {handset.effective_frames(a):.1f}$",
+                 loc="left", fontsize="medium")
 axes[-1].set_xlabel("time (s)")
 plt.show()
 
 # %% [markdown]
-# The same scores at four temperatures (each panel has its own vertical scale; dotted: the
-# uniform share $1/T$). At $\tau = 0.3$ one or two loud frames take nearly everything
-# ($N_\text{eff} =$ {glue:text}`n_eff_tau_0p3:.1f`); at $\tau = 1$ the voiced frames share
-# the weight ($N_\text{eff} =$ {glue:text}`n_eff_tau_1:.1f`); at $\tau = 3$ the pauses get
-# some of it back ($N_\text{eff} =$ {glue:text}`n_eff_tau_3:.1f`); at $\tau = 100$ the curve
-# lies on the uniform line ($N_\text{eff} =$ {glue:text}`n_eff_tau_100:.1f` of
-# {glue:text}`T`).
+# The temperature slides the weights from a few frames to all of them. Each panel has its
+# own vertical scale; dotted: the uniform share $1/T$. At $\tau = 0.3$ one or two loud
+# frames take nearly everything ($N_\text{eff} =$ {glue:text}`n_eff_tau_0p3:.1f`); at
+# $\tau = 1$ the voiced frames share the weight ($N_\text{eff} =$
+# {glue:text}`n_eff_tau_1:.1f`); at $\tau = 3$ the pauses get some of it back
+# ($N_\text{eff} =$ {glue:text}`n_eff_tau_3:.1f`); at $\tau = 100$ the curve lies on the
+# uniform line ($N_\text{eff} =$ {glue:text}`n_eff_tau_100:.1f` of {glue:text}`T`).
 
-# %% mystnb={"image": {"alt": "Effective number of frames 1/sum alpha_t^2 against temperature tau on a log axis, rising from near 1 to T, between dashed lines at 1 and T."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Effective number of frames 1/sum alpha_t^2 against temperature tau on a log axis, rising from near 1 to T, between dashed lines at 1 and T."}}
 fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
-ax.semilogx(taus, n_eff_tau, color="tab:blue", marker=".", label=r"$N_\mathrm{eff} = 1/\sum_t \alpha_t^2$")
+ax.semilogx(taus, n_eff_tau, color="tab:blue", marker=".",
+            label=r"$N_\mathrm{eff} = 1/\sum_t \alpha_t^2$")
 ax.axhline(T, color="black", linestyle=":", label=f"T = {T} (uniform weights)")
 ax.axhline(1, color="tab:orange", linestyle="--", label="1 (all weight on one frame)")
 ax.set_yscale("log")
 ax.set_xlabel(r"temperature $\tau$")
 ax.set_ylabel("effective number of frames")
-ax.set_title(r"Effective number of frames of $\mathrm{softmax}(e / \tau)$ against the temperature")
+ax.set_title(r"Effective number of frames of $\mathrm{softmax}(e / \tau)$ "
+             "against the temperature")
 ax.grid(alpha=0.3, which="both")
 ax.legend(loc="lower right")
 plt.show()
 
 # %% [markdown]
-# The effective number of frames against the temperature (both axes logarithmic). At
-# $\tau =$ {glue:text}`tau_small` the loudest frame has weight {glue:text}`max_w_small:.3f`
-# ($N_\text{eff} =$ {glue:text}`n_eff_small:.2f`), and it is the $\arg\max$ of $e$ (checked
-# above); at $\tau =$ {glue:text}`tau_big:.0f` the weights differ from $1/T$ by at most
-# {glue:text}`diff_uniform_big:.1e` ($N_\text{eff} =$ {glue:text}`n_eff_big:.1f`).
-# Between the two, the temperature slides the pooling from "one frame" to "statistics
-# pooling".
+# Between one frame and statistics pooling, the temperature decides (both axes
+# logarithmic). At $\tau =$ {glue:text}`tau_small` the loudest frame has weight
+# {glue:text}`max_w_small:.3f` ($N_\text{eff} =$ {glue:text}`n_eff_small:.2f`), and it is
+# the $\arg\max$ of $e$; at $\tau =$ {glue:text}`tau_big:.0f` the weights differ from $1/T$
+# by at most {glue:text}`diff_uniform_big:.1e` ($N_\text{eff} =$
+# {glue:text}`n_eff_big:.1f`).
 
 # %% [markdown]
 # ## Step 3: weighted mean $\mu$ and standard deviation $\sigma$
@@ -385,31 +409,46 @@ plt.show()
 print(viz.source_from(pooling.weighted_moments, "sum_t = "))
 
 # %% [markdown]
+# We run it with the loudness weights, and with uniform weights for comparison
+# (statistics pooling):
 
 # %%
 mu, sigma = pooling.weighted_moments(h, alpha)  # (B, C) each
-print("mu:", tuple(mu.shape))
-assert mu.shape == (B, C)
-mu_hand = (alpha[:, None, :] * h).sum(dim=-1)  # (B, 1, T) * (B, C, T) summed over t -> (B, C)
-assert torch.allclose(mu, mu_hand, atol=1e-5)
-mu_stats, sigma_stats = StatisticsPooling()(h).split(C, dim=1)  # unweighted, (B, C) each
-glue("mu_gain", float((mu - mu_stats).mean()), display=False)
+mu_stats, sigma_stats = StatisticsPooling()(h).split(C, dim=1)  # unweighted
+print("mu:", tuple(mu.shape), " sigma:", tuple(sigma.shape))
+# the same two passes by hand: (B, 1, T) * (B, C, T), summed over t
+mu_hand = (alpha[:, None, :] * h).sum(dim=-1)  # (B, C)
+dev2 = (h - mu_hand[:, :, None]) ** 2  # (B, C, T)
+sigma_hand = torch.sqrt((alpha[:, None, :] * dev2).sum(dim=-1))  # (B, C)
 
-# %% mystnb={"image": {"alt": "Step 3: one mel band over time (grey) with its ASP weighted mean (blue) and plain mean (orange, dashed), and both means for every band."}}
+# %% tags=["remove-cell"]
+assert mu.shape == (B, C) and sigma.shape == (B, C)
+assert torch.allclose(mu, mu_hand, atol=1e-5)
+diff_hand = float(torch.maximum((mu - mu_hand).abs().max(), (sigma - sigma_hand).abs().max()))
+assert diff_hand < 1e-4
+glue("diff_hand", diff_hand, display=False)
+glue("mu_gain", float((mu - mu_stats).mean()), display=False)
+glue("sigma_ratio", float((sigma / sigma_stats).mean()), display=False)
+
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Step 3: one mel band over time (grey) with its ASP weighted mean (blue) and plain mean (orange, dashed), and both means for every band."}}
 band = 10  # a mel band around 700 Hz
+bands = np.arange(C)
 fig, (ax_t, ax_c) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained",
                                  gridspec_kw={"width_ratios": [2.2, 1]})
-ax_t.plot(times, h[0, band], color="#888888", linewidth=0.8, label=rf"$h_{{t,c}}$, band $c = {band}$")
-ax_t.axhline(float(mu[0, band]), color="tab:blue", linewidth=2, label=r"ASP $\mu_c$ (loudness weights)")
-ax_t.axhline(float(mu_stats[0, band]), color="tab:orange", linestyle="--", linewidth=2, label=r"statistics pooling $\mu_c$")
+ax_t.plot(times, h[0, band], color="#888888", linewidth=0.8,
+          label=rf"$h_{{t,c}}$, band $c = {band}$")
+ax_t.axhline(float(mu[0, band]), color="tab:blue", linewidth=2,
+             label=r"ASP $\mu_c$ (loudness weights)")
+ax_t.axhline(float(mu_stats[0, band]), color="tab:orange", linestyle="--", linewidth=2,
+             label=r"statistics pooling $\mu_c$")
 ax_t.set_xlabel("time (s)")
 ax_t.set_ylabel("log mel power (natural log)")
 ax_t.set_title(rf"Step 3: the weighted mean of mel band {band} over time")
 ax_t.set_xlim(times[0], times[-1])
 ax_t.legend(loc="upper left", fontsize="small")
-bands = np.arange(C)
 ax_c.plot(bands, mu[0], color="tab:blue", marker=".", label="ASP")
-ax_c.plot(bands, mu_stats[0], color="tab:orange", linestyle="--", marker=".", label="statistics pooling")
+ax_c.plot(bands, mu_stats[0], color="tab:orange", linestyle="--", marker=".",
+          label="statistics pooling")
 ax_c.set_xlabel("mel band $c$")
 ax_c.set_ylabel(r"$\mu_c$ (natural log of power)")
 ax_c.set_title(r"$\mu$, every band")
@@ -417,30 +456,24 @@ ax_c.legend(fontsize="small")
 plt.show()
 
 # %% [markdown]
-# Left: one band of the frames over time, with its weighted mean (ASP, loudness weights) and
-# its plain mean (statistics pooling). Right: both means for every band. Statistics pooling
-# averages the pauses in, which pulls the mean down; the loudness weights leave them out and
-# the mean is higher, by {glue:text}`mu_gain:.2f` nats averaged over the bands.
+# Leaving the pauses out raises the mean. Left: one band of the frames over time, with its
+# weighted mean (ASP, loudness weights) and its plain mean (statistics pooling); right: both
+# means for every band. Statistics pooling averages the pauses in; the loudness weights
+# leave them out, and the mean is higher by {glue:text}`mu_gain:.2f` nats averaged over the
+# bands.
 
-# %%
-print("sigma:", tuple(sigma.shape))
-assert sigma.shape == (B, C)
-sigma_hand = torch.sqrt((alpha[:, None, :] * (h - mu_hand[:, :, None]) ** 2).sum(dim=-1))  # (B, C)
-diff_hand = float(torch.maximum((mu - mu_hand).abs().max(), (sigma - sigma_hand).abs().max()))
-print(f"max difference from the by-hand two-pass moments: {diff_hand:.1e}")
-assert diff_hand < 1e-4
-glue("diff_hand", diff_hand, display=False)
-glue("sigma_ratio", float((sigma / sigma_stats).mean()), display=False)
-
-# %% mystnb={"image": {"alt": "Step 3: one mel band over time (grey) with mean plus and minus standard deviation for ASP and statistics pooling, and both deviations for every band."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Step 3: one mel band over time (grey) with mean plus and minus standard deviation for ASP and statistics pooling, and both deviations for every band."}}
 fig, (ax_t, ax_c) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained",
                                  gridspec_kw={"width_ratios": [2.2, 1]})
-ax_t.plot(times, h[0, band], color="#888888", linewidth=0.8, label=rf"$h_{{t,c}}$, band $c = {band}$")
+ax_t.plot(times, h[0, band], color="#888888", linewidth=0.8,
+          label=rf"$h_{{t,c}}$, band $c = {band}$")
 for m, s, colour, style, name in [(mu, sigma, "tab:blue", "-", "ASP"),
-                                  (mu_stats, sigma_stats, "tab:orange", "--", "statistics pooling")]:
+                                  (mu_stats, sigma_stats, "tab:orange", "--",
+                                   "statistics pooling")]:
     m, s = float(m[0, band]), float(s[0, band])
     ax_t.axhspan(m - s, m + s, color=colour, alpha=0.15)
-    ax_t.axhline(m - s, color=colour, linestyle=style, linewidth=1.5, label=rf"{name} $\mu_c \pm \sigma_c$")
+    ax_t.axhline(m - s, color=colour, linestyle=style, linewidth=1.5,
+                 label=rf"{name} $\mu_c \pm \sigma_c$")
     ax_t.axhline(m + s, color=colour, linestyle=style, linewidth=1.5)
 ax_t.set_xlabel("time (s)")
 ax_t.set_ylabel("log mel power (natural log)")
@@ -448,7 +481,8 @@ ax_t.set_title(rf"Step 3: the weighted standard deviation of mel band {band}")
 ax_t.set_xlim(times[0], times[-1])
 ax_t.legend(loc="upper left", fontsize="small")
 ax_c.plot(bands, sigma[0], color="tab:blue", marker=".", label="ASP")
-ax_c.plot(bands, sigma_stats[0], color="tab:orange", linestyle="--", marker=".", label="statistics pooling")
+ax_c.plot(bands, sigma_stats[0], color="tab:orange", linestyle="--", marker=".",
+          label="statistics pooling")
 ax_c.set_xlabel("mel band $c$")
 ax_c.set_ylabel(r"$\sigma_c$ (natural log of power)")
 ax_c.set_title(r"$\sigma$, every band")
@@ -457,12 +491,12 @@ ax_c.legend(fontsize="small")
 plt.show()
 
 # %% [markdown]
-# Left: the band $\mu_c \pm \sigma_c$ for both poolings on the same band as above. Right:
-# $\sigma_c$ for every band. In the low bands, where speech and pauses differ most, much of
-# the unweighted standard deviation is the jump between pauses and speech; with the pauses
-# left out, the weighted standard deviation describes the variation *within* speech. Over
-# all bands it is on average {glue:text}`sigma_ratio:.2f` times the unweighted one. The library's moments agree with the two-pass
-# formula written out by hand to {glue:text}`diff_hand:.1e`.
+# Leaving the pauses out shrinks the spread. Left: the band $\mu_c \pm \sigma_c$ for both
+# poolings on the same band as above; right: $\sigma_c$ for every band. In the low bands,
+# where speech and pauses differ most, much of the unweighted standard deviation is the
+# jump between pauses and speech; the weighted one describes the variation *within* speech.
+# Over all bands it is on average {glue:text}`sigma_ratio:.2f` times the unweighted one. The
+# library's moments agree with the lines by hand above to {glue:text}`diff_hand:.1e`.
 #
 # ### Uniform weights give statistics pooling
 #
@@ -474,10 +508,11 @@ plt.show()
 alpha_uniform = pooling.uniform_weights(B, T)  # (B, T), every entry 1/T
 mu_u, sigma_u = pooling.weighted_moments(h, alpha_uniform)  # (B, C) each
 stats = StatisticsPooling()(h)  # (B, 2C)
-print("uniform alpha:", tuple(alpha_uniform.shape), " [mu, sigma]:", tuple(torch.cat([mu_u, sigma_u], 1).shape),
-      " StatisticsPooling:", tuple(stats.shape))
 diff_stats = float((torch.cat([mu_u, sigma_u], dim=1) - stats).abs().max())
 print(f"max |ASP with uniform weights - StatisticsPooling| = {diff_stats:.1e}")
+
+# %% tags=["remove-cell"]
+assert stats.shape == (B, 2 * C)
 assert diff_stats < 1e-5
 glue("diff_stats", diff_stats, display=False)
 glue("C2", 2 * C, display=False)
@@ -503,10 +538,11 @@ with torch.no_grad():
     pooled, alpha_module = asp(h, return_attention=True)  # (B, 2C), (B, T)
 print(asp)
 print("pooled:", tuple(pooled.shape), " alpha:", tuple(alpha_module.shape))
+
+# %% tags=["remove-cell"]
 assert pooled.shape == (B, 2 * C) and alpha_module.shape == (B, T)
 diff_module_alpha = float((alpha_module - alpha).abs().max())
 diff_module_pooled = float((pooled - torch.cat([mu, sigma], dim=1)).abs().max())
-print(f"max |alpha difference| = {diff_module_alpha:.1e}, max |pooled difference| = {diff_module_pooled:.1e}")
 assert diff_module_alpha < 1e-6 and diff_module_pooled < 1e-5
 glue("diff_module_alpha", diff_module_alpha, display=False)
 glue("diff_module_pooled", diff_module_pooled, display=False)
@@ -545,7 +581,9 @@ post = blog.ASP(C)
 with torch.no_grad():
     w_post = post.attention(h)  # the post's weights, (B, C, T)
     pooled_post = post(h)  # (B, 2C)
-print("post's weights:", tuple(w_post.shape), " pooled:", tuple(pooled_post.shape))
+print("weights:", tuple(w_post.shape), " pooled:", tuple(pooled_post.shape))
+
+# %% tags=["remove-cell"]
 assert w_post.shape == (B, C, T)  # one weight per channel and frame, not (B, T)
 assert torch.allclose(w_post.sum(dim=2), torch.ones(B, C))  # each channel sums to 1 over time
 n_eff_channels = [handset.effective_frames(w_post[0, c]) for c in range(C)]
@@ -555,15 +593,18 @@ glue("n_eff_ch_max", max(n_eff_channels), display=False)
 glue("ratio_median", float(ratio.median()), display=False)
 glue("ratio_max", float(ratio.max()), display=False)
 
-# %% mystnb={"image": {"alt": "The blog post's untrained attention: a map of log2(T w_ct) over channel and time, and the weights of a few channels against time with 1/T dotted."}}
-fig, (ax_map, ax_lines) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, layout="constrained",
+# %% tags=["remove-input"] mystnb={"image": {"alt": "The blog post's untrained attention: a map of log2(T w_ct) over channel and time, and the weights of a few channels against time with 1/T dotted."}}
+fig, (ax_map, ax_lines) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
+                                       layout="constrained",
                                        gridspec_kw={"height_ratios": [1.3, 1]})
-image = ax_map.imshow(np.log2(T * w_post[0].numpy()), origin="lower", aspect="auto", interpolation="nearest",
-                      cmap="PuOr_r", vmin=-4, vmax=4, extent=(times[0] - 0.005, times[-1] + 0.005, -0.5, C - 0.5))
-fig.colorbar(image, ax=[ax_map, ax_lines], label=r"$\log_2(T \cdot w_{c,t})$ (0 = uniform)", pad=0.01,
-             fraction=0.03, extend="both")
+image = ax_map.imshow(np.log2(T * w_post[0].numpy()), origin="lower", aspect="auto",
+                      interpolation="nearest", cmap="PuOr_r", vmin=-4, vmax=4,
+                      extent=(times[0] - 0.005, times[-1] + 0.005, -0.5, C - 0.5))
+fig.colorbar(image, ax=[ax_map, ax_lines], label=r"$\log_2(T \cdot w_{c,t})$ (0 = uniform)",
+             pad=0.01, fraction=0.03, extend="both")
 ax_map.set_ylabel("channel $c$")
-ax_map.set_title(r"The post's code, untrained: one weight per channel and frame, $w$ of shape $(C, T)$")
+ax_map.set_title(r"The post's code, untrained: one weight per channel and frame, "
+                 r"$w$ of shape $(C, T)$")
 for c, colour in zip((0, 13, 27), ("tab:blue", "tab:orange", "black"), strict=True):
     ax_lines.plot(times, w_post[0, c], color=colour, linewidth=1, label=f"channel {c}")
 ax_lines.axhline(1 / T, color="#888888", linestyle=":", linewidth=1.5, label="1/T")
@@ -573,10 +614,11 @@ ax_lines.legend(loc="upper left", fontsize="small", ncols=4)
 plt.show()
 
 # %% [markdown]
-# Top: the post's weights for every channel (rows) and frame, relative to the uniform share
-# on a log scale (orange: more than $1/T$, purple: less; one step of colour is a factor of 2).
-# Bottom: three channels' weights over time. The rows differ: at a given frame the largest
-# channel weight is a median {glue:text}`ratio_median:.2f` times the smallest (up to
+# Each channel weighs the frames its own way: that is what the post's code computes. Top:
+# the post's weights for every channel (rows) and frame, relative to the uniform share on a
+# log scale (orange: more than $1/T$, purple: less; one step of colour is a factor of 2).
+# Bottom: three channels' weights over time. At a given frame the largest channel weight is
+# a median {glue:text}`ratio_median:.2f` times the smallest (up to
 # {glue:text}`ratio_max:.1f` times), and each channel's effective number of frames lies
 # between {glue:text}`n_eff_ch_min:.1f` and {glue:text}`n_eff_ch_max:.1f`. A scalar attention
 # would make every row the same.
@@ -592,14 +634,14 @@ with torch.no_grad():
     channel.b.copy_(conv1.bias)  # (A,)
     channel.v.copy_(conv2.weight[:, :, 0])  # (C, A)
     channel.k.copy_(conv2.bias)  # (C,)
-    pooled_channel, w_channel = channel(h, return_attention=True)  # (B, 2C), (B, C, T)
+    pooled_channel, w_channel = channel(h, return_attention=True)
 print("channel-mode weights:", tuple(w_channel.shape))
+
+# %% tags=["remove-cell"]
 assert w_channel.shape == w_post.shape
 diff_post_w = float((w_channel - w_post).abs().max())
 diff_post_mu = float((pooled_channel[:, :C] - pooled_post[:, :C]).abs().max())
 diff_post_sigma = float((pooled_channel[:, C:] - pooled_post[:, C:]).abs().max())
-print(f"max |w difference| = {diff_post_w:.1e}, max |mu difference| = {diff_post_mu:.1e}, "
-      f"max |sigma difference| = {diff_post_sigma:.1e}")
 glue("diff_post_w", diff_post_w, display=False)
 glue("diff_post_mu", diff_post_mu, display=False)
 glue("diff_post_sigma", diff_post_sigma, display=False)
@@ -631,7 +673,7 @@ glue("diff_post_sigma", diff_post_sigma, display=False)
 # %%
 from IPython.display import display
 
-if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: skipped in the book build
+if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: not in the book
     explorer = widgets.attention_explorer()
     display(explorer)
 
@@ -663,7 +705,7 @@ viz.show_plotly(twin, div_id="asp-static-widget")
 # $\tau$ a handful of frames take the weight; at large $\tau$ the weights lie on the uniform
 # line.
 #
-# ## Summary
+# ## What to remember
 #
 # - Step 1 scores each frame with a small network, $e_t = v^T f(W h_t + b) + k$; hand-chosen
 #   parameters (loudness above the median) already make a sensible attention; random ones

@@ -9,26 +9,23 @@
 # %% [markdown]
 # # Variants: scalar, channel-wise and multi-head attention
 #
-# Chapter 2 computed attentive statistics pooling one step at a time with one score per
-# frame. The field uses several versions of the same idea, and the post this book starts
-# from mixes two of them: its prose has one weight per frame, its code one per frame and
-# channel. This chapter puts the variants side by side, each as one equation, the line of
-# code that computes it, and a picture on the frames of a real recording:
+# Chapter 2 computed attentive statistics pooling with one score per frame. The field uses
+# several versions of the same idea, and the post this book starts from mixes two of them:
+# its prose has one weight per frame, its code one per frame and channel. This chapter puts
+# the variants side by side, each as one equation, the code that computes it, and a picture
+# on the frames of a real recording. You will learn:
 #
-# 1. **scalar** attention, one weight per frame {cite:p}`okabe2018attentive`;
-# 2. **channel-wise** attention, one weight per frame and channel
-#    {cite:p}`desplanques2020ecapa`, which is what the post's code computes;
-# 3. **multi-head** attention, one weight per frame and group of channels
-#    {cite:p}`india2019selfmultihead`, which lies between the two;
-# 4. ECAPA-TDNN's **global context**, and how to compute it without a tensor three times
-#    the size of the frames;
-# 5. **where batch norm goes** in the scoring network;
-# 6. what each variant **costs** in parameters and floating-point operations.
+# 1. how **scalar** {cite:p}`okabe2018attentive`, **channel-wise**
+#    {cite:p}`desplanques2020ecapa` and **multi-head** {cite:p}`india2019selfmultihead`
+#    attention differ (only in the last affine map), and that multi-head contains the other
+#    two;
+# 2. what ECAPA-TDNN's **global context** is, and how to compute it without a tensor three
+#    times the size of the frames;
+# 3. **where batch norm goes** in the scoring network, and when it folds away;
+# 4. what each variant **costs** in parameters and operations.
 #
-# Until the last section, nothing is trained: the pictures show *untrained* layers with
-# random parameters (seeded), which show the shapes and what each variant *can* express,
-# not what training makes of it. The last section shows the attention of a trained
-# channel-wise model.
+# The pictures show *untrained* layers with random (seeded) parameters: they show the shapes
+# and what each variant *can* express. The last section shows a trained channel-wise model.
 #
 # Data: speech from LibriSpeech test-other {cite:p}`panayotov2015librispeech` (CC BY 4.0);
 # the book's noise recordings, from Speech Commands {cite:p}`warden2018speechcommands`
@@ -82,11 +79,7 @@ from asp_lab.pooling import AttentiveStatisticsPooling, StatisticsPooling
 from asp_lab.variants import MultiHeadAttentiveStatisticsPooling
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
-
-
-show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and the book
-
-
+show_table = viz.show_table  # an HTML table for Jupyter, Colab and the book
 torch.set_printoptions(precision=4)
 
 # %% [markdown]
@@ -99,12 +92,14 @@ torch.set_printoptions(precision=4)
 # %%
 UTTERANCE = "1688-142285-0003"
 utterance = {u.name: u for u in data.utterances("test-other")}[UTTERANCE]
-S = features.log_mel(data.load_audio(utterance.path))  # (C, T) numpy, natural log of power
+S = features.log_mel(data.load_audio(utterance.path))  # (C, T), ln power
 h = torch.from_numpy(S)[None]  # (B, C, T) = (1, 40, T)
 B, C, T = h.shape
 times = features.frame_times(T)  # (T,) seconds
+print("h:", tuple(h.shape), h.dtype, f"({T * features.HOP_SECONDS:.2f} s)")
+
+# %% tags=["remove-cell"]
 assert (B, C) == (1, 40)
-print("h:", tuple(h.shape), h.dtype, f"({T} frames, {T * features.HOP_SECONDS:.2f} s)")
 glue("T", T)
 glue("duration", T * features.HOP_SECONDS)
 
@@ -144,8 +139,10 @@ scalar = AttentiveStatisticsPooling(C, attention_channels=A, mode="scalar")
 with torch.no_grad():
     pooled_s, alpha_s = scalar(h, return_attention=True)  # (B, 2C), (B, T)
 print(scalar)
-print("W:", tuple(scalar.W.shape), " v:", tuple(scalar.v.shape), " k:", tuple(scalar.k.shape))
+print("W:", tuple(scalar.W.shape), " v:", tuple(scalar.v.shape))
 print("alpha:", tuple(alpha_s.shape), " pooled:", tuple(pooled_s.shape))
+
+# %% tags=["remove-cell"]
 assert alpha_s.shape == (B, T) and pooled_s.shape == (B, 2 * C)
 assert torch.allclose(alpha_s.sum(dim=-1), torch.ones(B))
 
@@ -161,14 +158,12 @@ assert torch.allclose(alpha_s.sum(dim=-1), torch.ones(B))
 #
 # so $v$ becomes a $(C, A)$ matrix and $k$ a $(C,)$ vector, and channel $c$'s mean and
 # standard deviation use channel $c$'s own weights: $\mu_c = \sum_t \alpha_{t,c} h_{t,c}$.
-# A channel that carries speaker information only in some sounds can look at those sounds
-# while another channel looks elsewhere. ECAPA also joins each frame with the utterance's
-# mean and standard deviation before scoring (the global context, below).
+# One channel can look at some sounds while another looks elsewhere.
 #
-# The post's code, `asp_lab.blog.ASP`, is channel-wise attention *without* the global
-# context and without batch norm: its second `Conv1d` has `in_channels` outputs (chapter 2
-# copied its weights into `mode="channel"` and got the same weights). Below, the channel-wise
-# layer shares the scalar layer's hidden layer $W, b$, so the two differ only in $v$ and $k$.
+# The post's code, `asp_lab.blog.ASP`, is channel-wise attention *without* ECAPA's global
+# context and without batch norm (chapter 2 copied its weights into `mode="channel"` and got
+# the same weights). Below, the channel-wise layer shares the scalar layer's hidden layer
+# $W, b$, so the two differ only in $v$ and $k$.
 
 # %%
 torch.manual_seed(1)
@@ -179,18 +174,20 @@ with torch.no_grad():
     pooled_c, alpha_c = channel(h, return_attention=True)  # (B, 2C), (B, C, T)
 print("v:", tuple(channel.v.shape), " k:", tuple(channel.k.shape))
 print("alpha:", tuple(alpha_c.shape), " pooled:", tuple(pooled_c.shape))
+
+# %% tags=["remove-cell"]
 assert alpha_c.shape == (B, C, T) and pooled_c.shape == (B, 2 * C)
-assert torch.allclose(alpha_c.sum(dim=-1), torch.ones(B, C))  # each channel sums to 1 over time
+assert torch.allclose(alpha_c.sum(dim=-1), torch.ones(B, C))  # each channel sums to 1 over t
 post = blog.ASP(C)  # the post's block, for the parameter count
-n_post, n_channel = models.count_parameters(post), models.count_parameters(
-    AttentiveStatisticsPooling(C, 128, mode="channel"))
-print(f"parameters at A = 128: the post's block {n_post}, mode='channel' {n_channel}")
+n_post = models.count_parameters(post)
+n_channel = models.count_parameters(AttentiveStatisticsPooling(C, 128, mode="channel"))
 assert n_post == n_channel
 glue("n_post_40", n_post)
 
 # %% [markdown]
-# At $A = 128$, as the post has it, both layers have {glue:text}`n_post_40` parameters for
-# $C = 40$ channels: $W$ and $b$, then $v$ and $k$ with one row per channel.
+# At $A = 128$, as the post has it, the post's block and `mode="channel"` both have
+# {glue:text}`n_post_40` parameters for $C = 40$ channels: $W$ and $b$, then $v$ and $k$
+# with one row per channel.
 #
 # ### Multi-head attention
 #
@@ -207,14 +204,11 @@ glue("n_post_40", n_post)
 # The groups' statistics are **concatenated**, not averaged: the output is $[\mu; \sigma]$
 # of size $2C$ as for the other variants, and $H = 1$ gives the scalar attention, $H = C$
 # the channel-wise one. Heads over groups of channels come from
-# {cite:t}`india2019selfmultihead`, whose attention "produces multiple alignments from
-# different subsegments" of the encoded frames; WeSpeaker's `MHASTP`
-# ([`wespeaker/models/pooling_layers.py`](https://github.com/wenet-e2e/wespeaker/blob/6b149b3afe6bcb288ea6c5cb04ca0de8339d7074/wespeaker/models/pooling_layers.py),
-# which cites that paper) splits the channels with `torch.chunk`, computes each group's
-# weighted mean and standard deviation and concatenates them. One difference: there, head
-# $j$'s score sees only the channels of group $j$, through its own small network. Here all
-# heads read the one shared hidden layer $f(W h_t + b)$, so that $H = 1$ and $H = C$ are
-# *exactly* the two layers above.
+# {cite:t}`india2019selfmultihead`; WeSpeaker's `MHASTP`
+# ([`pooling_layers.py`](https://github.com/wenet-e2e/wespeaker/blob/6b149b3afe6bcb288ea6c5cb04ca0de8339d7074/wespeaker/models/pooling_layers.py))
+# splits the channels the same way, but gives each head its own small network on its own
+# group. Here all heads read the one shared hidden layer $f(W h_t + b)$, so that $H = 1$ and
+# $H = C$ are *exactly* the two layers above.
 #
 # First by hand, with the three functions of chapter 2 and one new line, the
 # `repeat_interleave` that gives each channel its head's weights:
@@ -222,15 +216,18 @@ glue("n_post_40", n_post)
 # %%
 H = 4  # heads; C / H = 10 mel bands per group
 torch.manual_seed(2)
-v_heads = torch.empty(H, A).uniform_(-A**-0.5, A**-0.5)  # (H, A), one v_j per head
+v_heads = torch.empty(H, A).uniform_(-A**-0.5, A**-0.5)  # (H, A): v_j
 k_heads = torch.zeros(H)  # (H,); cancels in the softmax anyway
 with torch.no_grad():
-    e_heads = pooling.attention_scores(h, scalar.W, scalar.b, v_heads, k_heads)  # (B, H, T)
-    alpha_heads = pooling.attention_weights(e_heads)  # (B, H, T), each head sums to 1 over t
-    alpha_per_channel = alpha_heads.repeat_interleave(C // H, dim=1)  # (B, C, T): head g(c)
-    mu_m, sigma_m = pooling.weighted_moments(h, alpha_per_channel)  # (B, C) each
-print("e:", tuple(e_heads.shape), " alpha:", tuple(alpha_heads.shape),
-      " per channel:", tuple(alpha_per_channel.shape), " mu:", tuple(mu_m.shape))
+    e_heads = pooling.attention_scores(h, scalar.W, scalar.b, v_heads, k_heads)
+    alpha_heads = pooling.attention_weights(e_heads)  # (B, H, T)
+    # (B, C, T): channel c gets the weights of its head g(c)
+    alpha_per_channel = alpha_heads.repeat_interleave(C // H, dim=1)
+    mu_m, sigma_m = pooling.weighted_moments(h, alpha_per_channel)
+print("alpha:", tuple(alpha_heads.shape), tuple(alpha_per_channel.shape))
+
+# %% tags=["remove-cell"]
+assert e_heads.shape == (B, H, T) and mu_m.shape == (B, C)
 assert alpha_heads.shape == (B, H, T) and alpha_per_channel.shape == (B, C, T)
 assert torch.allclose(alpha_heads.sum(dim=-1), torch.ones(B, H))
 assert torch.equal(alpha_per_channel[0, 10], alpha_heads[0, 1])  # channel 10 is in group 1
@@ -238,30 +235,36 @@ assert torch.equal(alpha_per_channel[0, 10], alpha_heads[0, 1])  # channel 10 is
 # %% [markdown]
 # `asp_lab.variants.MultiHeadAttentiveStatisticsPooling(C, heads, attention_channels)` is
 # these lines as a module (with padding masked, as everywhere in `asp_lab`). Given the same
-# parameters it returns the same vector; with one head it is the scalar layer, and with one
-# head per channel the channel-wise layer:
+# parameters it returns the same vector:
 
 # %%
 multi = MultiHeadAttentiveStatisticsPooling(C, heads=H, attention_channels=A)
+with torch.no_grad():
+    multi.W.copy_(scalar.W)
+    multi.b.copy_(scalar.b)
+    multi.v.copy_(v_heads)
+    multi.k.copy_(k_heads)
+    pooled_m, alpha_m = multi(h, return_attention=True)  # (B, 2C), (B, H, T)
+print(multi)
+diff_by_hand = float((pooled_m - torch.cat([mu_m, sigma_m], dim=1)).abs().max())
+print(f"max |module - by hand| = {diff_by_hand:.1e}")
+
+# %% tags=["remove-cell"]
+# one head is the scalar layer, one head per channel the channel-wise layer
 one_head = MultiHeadAttentiveStatisticsPooling(C, heads=1, attention_channels=A)
 all_heads = MultiHeadAttentiveStatisticsPooling(C, heads=C, attention_channels=A)
 with torch.no_grad():
-    for m, v, k in ((multi, v_heads, k_heads), (one_head, scalar.v[None], scalar.k[None]),
+    for m, v, k in ((one_head, scalar.v[None], scalar.k[None]),
                     (all_heads, channel.v, channel.k)):
         m.W.copy_(scalar.W)
         m.b.copy_(scalar.b)
         m.v.copy_(v)
         m.k.copy_(k)
-    pooled_m, alpha_m = multi(h, return_attention=True)  # (B, 2C), (B, H, T)
     pooled_1, alpha_1 = one_head(h, return_attention=True)  # (B, 2C), (B, 1, T)
     pooled_C, alpha_C = all_heads(h, return_attention=True)  # (B, 2C), (B, C, T)
-print(multi)
-print("pooled:", tuple(pooled_m.shape), " alpha:", tuple(alpha_m.shape))
-diff_by_hand = float((pooled_m - torch.cat([mu_m, sigma_m], dim=1)).abs().max())
+assert pooled_m.shape == (B, 2 * C) and alpha_m.shape == (B, H, T)
 diff_one_head = float((pooled_1 - pooled_s).abs().max())
 diff_all_heads = float((pooled_C - pooled_c).abs().max())
-print(f"max |difference|: by hand {diff_by_hand:.1e}, H = 1 vs scalar {diff_one_head:.1e}, "
-      f"H = C vs channel-wise {diff_all_heads:.1e}")
 assert max(diff_by_hand, diff_one_head, diff_all_heads) < 1e-5
 glue("H", H)
 glue("group", C // H)
@@ -270,29 +273,25 @@ glue("diff_one_head", diff_one_head)
 glue("diff_all_heads", diff_all_heads)
 
 # %% [markdown]
-# The pooled vectors agree to {glue:text}`diff_by_hand:.1e` (module against the lines by
-# hand), {glue:text}`diff_one_head:.1e` (one head against the scalar layer) and
-# {glue:text}`diff_all_heads:.1e` (one head per channel against the channel-wise layer).
+# The pooled vectors agree to {glue:text}`diff_by_hand:.1e`; with one head the module gives
+# the scalar layer's vector (to {glue:text}`diff_one_head:.1e`), with one head per channel
+# the channel-wise layer's (to {glue:text}`diff_all_heads:.1e`).
 #
 # ## Seeing the variants on real frames
 #
-# Here are the weights of the three layers on the utterance's frames: the scalar layer's
-# $\alpha_t$ as a curve, the multi-head layer's $(H, T)$ weights and the channel-wise
-# layer's $(C, T)$ weights as maps. All three share $W$ and $b$ and are **untrained**
-# (random $v$ and $k$). To compare weights of rows that each sum to one over $T$ frames, we
-# plot $\log_2(T \alpha)$: 0 is the uniform share $1/T$ of statistics pooling, $+1$ twice
-# it, $-1$ half.
+# Here are the weights of the three untrained layers on the utterance's frames (they share
+# $W$ and $b$). To compare rows that each sum to one over $T$ frames, we plot
+# $\log_2(T \alpha)$: 0 is the uniform share $1/T$ of statistics pooling, $+1$ twice it, $-1$
+# half.
 
-# %%
+# %% tags=["remove-cell"]
 rel_s = np.log2(T * alpha_s[0].numpy())  # (T,)
 rel_m = np.log2(T * alpha_m[0].numpy())  # (H, T)
 rel_c = np.log2(T * alpha_c[0].numpy())  # (C, T)
 n_eff_s = handset.effective_frames(alpha_s[0])
 n_eff_m = [handset.effective_frames(alpha_m[0, j]) for j in range(H)]
 n_eff_c = [handset.effective_frames(alpha_c[0, c]) for c in range(C)]
-spread_c = alpha_c[0].max(dim=0).values / alpha_c[0].min(dim=0).values  # (T,), across channels
-print(f"N_eff: scalar {n_eff_s:.1f}; heads {min(n_eff_m):.1f} to {max(n_eff_m):.1f}; "
-      f"channels {min(n_eff_c):.1f} to {max(n_eff_c):.1f} (of T = {T})")
+spread_c = alpha_c[0].max(dim=0).values / alpha_c[0].min(dim=0).values  # (T,) across channels
 glue("n_eff_s", n_eff_s)
 glue("n_eff_m_min", min(n_eff_m))
 glue("n_eff_m_max", max(n_eff_m))
@@ -301,19 +300,22 @@ glue("n_eff_c_max", max(n_eff_c))
 glue("spread_c_median", float(spread_c.median()))
 glue("rel_c_max", float(2 ** rel_c.max()))
 
-# %% mystnb={"image": {"alt": "Untrained attention variants on one utterance: log-mel frames on top, then the scalar weights as one curve, the four heads' weights as a 4-row map and the channel-wise weights as a 40-row map, all against time in seconds."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Untrained attention variants on one utterance: log-mel frames on top, then the scalar weights as one curve, the four heads' weights as a 4-row map and the channel-wise weights as a 40-row map, all against time in seconds."}}
 fig, axes = plt.subplots(4, 1, figsize=(9, 8.5), sharex=True, layout="constrained",
                          gridspec_kw={"height_ratios": [1.2, 0.8, 0.6, 1.4]})
 ax_frames, ax_s, ax_m, ax_c = axes
 image = viz.spectrogram(ax_frames, S, colorbar=False)
 ax_frames.set_xlabel("")
-ax_frames.set_title(f"Untrained variants on {UTTERANCE}: log-mel frames, then weights relative to 1/T")
-fig.colorbar(image, ax=[ax_frames, ax_s], label="log mel power\n(natural log)", pad=0.01, fraction=0.03)
+ax_frames.set_title(f"Untrained variants on {UTTERANCE}: log-mel frames, "
+                    "then weights relative to 1/T")
+fig.colorbar(image, ax=[ax_frames, ax_s], label="log mel power\n(natural log)", pad=0.01,
+             fraction=0.03)
 ax_s.plot(times, rel_s, color="tab:blue", linewidth=1)
 ax_s.axhline(0, color="black", linestyle=":", linewidth=1.2)
 ax_s.set_ylabel("scalar\n" + r"$\log_2(T \alpha_t)$")
 ax_s.grid(alpha=0.3)
-style = dict(origin="lower", aspect="auto", interpolation="nearest", cmap="cividis", vmin=-3, vmax=3)
+style = dict(origin="lower", aspect="auto", interpolation="nearest", cmap="cividis",
+             vmin=-3, vmax=3)
 edges = (times[0] - 0.005, times[-1] + 0.005)
 ax_m.imshow(rel_m, extent=(*edges, -0.5, H - 0.5), **style)
 ax_m.set_yticks(range(H), [f"{j}" for j in range(H)])
@@ -326,18 +328,17 @@ fig.colorbar(maps, ax=[ax_m, ax_c], label=r"$\log_2(T \alpha)$ (0 = uniform)", p
 plt.show()
 
 # %% [markdown]
-# From top to bottom: the frames; the scalar layer's weights, one curve shared by all 40
-# bands; the four heads, one row per group of {glue:text}`group` bands; one row per band for
-# the channel-wise layer (yellow: more than $1/T$, dark blue: less). The scalar layer
+# Even untrained, channel-wise rows disagree about which frames matter; a scalar layer
+# cannot. From top to bottom: the frames; the scalar weights; the four heads (groups of
+# {glue:text}`group` bands); one row per band for the channel-wise layer (yellow: more than
+# $1/T$, dark blue: less). The scalar layer
 # spreads its weight over {glue:text}`n_eff_s:.0f` effective frames of {glue:text}`T`
 # ($N_\text{eff} = 1 / \sum_t \alpha_t^2$, chapter 2); the heads over
 # {glue:text}`n_eff_m_min:.0f` to {glue:text}`n_eff_m_max:.0f`, the channels over
-# {glue:text}`n_eff_c_min:.0f` to {glue:text}`n_eff_c_max:.0f`. Even untrained, the
-# channel-wise rows disagree: at a given frame the largest channel weight is a median
-# {glue:text}`spread_c_median:.1f` times the smallest, and the largest single weight is
-# {glue:text}`rel_c_max:.1f` times the uniform share. Random $v_c$ pick up the random
-# hidden units with random signs, so each row follows the loudness with its own sign and
-# strength: some channels favour the speech, others the pauses. Training decides which.
+# {glue:text}`n_eff_c_min:.0f` to {glue:text}`n_eff_c_max:.0f`. At a given frame the
+# largest channel weight is a median {glue:text}`spread_c_median:.1f` times the smallest,
+# and the largest single weight is {glue:text}`rel_c_max:.1f` times the uniform share:
+# random $v_c$ make each row follow the loudness with its own sign and strength.
 #
 # ## Global context
 #
@@ -354,44 +355,40 @@ plt.show()
 # The context is a bias that depends on the utterance: computed once per utterance, added
 # at every frame. It lets a hidden unit compare a frame with the utterance it belongs to,
 # "louder than this utterance's average" rather than "louder than a fixed level"
-# (exercise 1). SpeechBrain's `AttentiveStatisticsPooling` (in
-# [`speechbrain/lobes/models/ECAPA_TDNN.py`](https://github.com/speechbrain/speechbrain/blob/128b2f385ee2bb6edee3b9f2eb4e03b695fe8b4a/speechbrain/lobes/models/ECAPA_TDNN.py))
-# builds the left side: it repeats $\mu$ and $\sigma$ over time with `.repeat(1, 1, L)` and
-# concatenates, a `(B, 3C, T)` tensor. `asp_lab` computes the right side:
-# `AttentiveStatisticsPooling(C, A, mode="channel", global_context=True)` holds
-# $W_h$ as `W` and $[W_\mu, W_\sigma]$ as `W_context`, of shape $(A, 2C)$, and adds
-# `W_context @ [mu; sigma]`, one $(A,)$ vector per utterance, to $W_h h_t + b$. We check
-# that both give the same weights by building the explicit concatenation from the module's
-# own parameters:
+# (exercise 1). SpeechBrain's
+# [`ECAPA_TDNN.py`](https://github.com/speechbrain/speechbrain/blob/128b2f385ee2bb6edee3b9f2eb4e03b695fe8b4a/speechbrain/lobes/models/ECAPA_TDNN.py)
+# builds the left side, a `(B, 3C, T)` tensor. `asp_lab` computes the right side: with
+# `global_context=True` it holds $W_h$ as `W` and $[W_\mu, W_\sigma]$ as `W_context`, and
+# adds one $(A,)$ vector per utterance to $W_h h_t + b$. The left side, written out with
+# the module's own parameters:
 
 # %%
-torch.manual_seed(3)
-ecapa = AttentiveStatisticsPooling(C, attention_channels=A, mode="channel", global_context=True)
-print(ecapa)
-print("W:", tuple(ecapa.W.shape), " W_context:", tuple(ecapa.W_context.shape))
-
-
 def explicit_global_context(m: AttentiveStatisticsPooling, h: torch.Tensor):
-    """The global context as ECAPA-TDNN writes it: score the (B, 3C, T) tensor [h_t; mu; sigma]."""
+    """ECAPA-TDNN's global context: score [h_t; mu; sigma], (B, 3C, T)."""
     B, C, T = h.shape
-    mu, sigma = pooling.weighted_moments(h, pooling.uniform_weights(B, T))  # unweighted, (B, C) each
-    joined = torch.cat([h, mu[:, :, None].expand(B, C, T), sigma[:, :, None].expand(B, C, T)],
-                       dim=1)  # (B, 3C, T): mu and sigma copied to every frame
-    W_full = torch.cat([m.W, m.W_context], dim=1)  # (A, 3C) = [W_h, W_mu, W_sigma]
-    alpha = pooling.attention_weights(pooling.attention_scores(joined, W_full, m.b, m.v, m.k, f=m.f))
+    mu, sigma = pooling.weighted_moments(h, pooling.uniform_weights(B, T))
+    copies = [mu[:, :, None].expand(B, C, T), sigma[:, :, None].expand(B, C, T)]
+    joined = torch.cat([h, *copies], dim=1)  # (B, 3C, T)
+    W_full = torch.cat([m.W, m.W_context], dim=1)  # [W_h, W_mu, W_sigma]
+    e = pooling.attention_scores(joined, W_full, m.b, m.v, m.k, f=m.f)
+    alpha = pooling.attention_weights(e)
     mu_w, sigma_w = pooling.weighted_moments(h, alpha)
     return torch.cat([mu_w, sigma_w], dim=1), alpha, joined
 
-
+# %%
+torch.manual_seed(3)
+ecapa = AttentiveStatisticsPooling(C, attention_channels=A, mode="channel",
+                                   global_context=True)
+print("W:", tuple(ecapa.W.shape), " W_context:", tuple(ecapa.W_context.shape))
 with torch.no_grad():
     pooled_g, alpha_g = ecapa(h, return_attention=True)  # broadcast form
-    pooled_x, alpha_x, joined = explicit_global_context(ecapa, h)  # explicit concatenation
-print("joined:", tuple(joined.shape), " alpha:", tuple(alpha_x.shape), " pooled:", tuple(pooled_x.shape))
-assert joined.shape == (B, 3 * C, T) and alpha_x.shape == alpha_g.shape == (B, C, T)
+    pooled_x, alpha_x, joined = explicit_global_context(ecapa, h)  # concat.
 diff_gc_alpha = float((alpha_g - alpha_x).abs().max())
+print("joined:", tuple(joined.shape), f" max |alpha diff|: {diff_gc_alpha:.1e}")
+
+# %% tags=["remove-cell"]
+assert joined.shape == (B, 3 * C, T) and alpha_x.shape == alpha_g.shape == (B, C, T)
 diff_gc_pooled = float((pooled_g - pooled_x).abs().max())
-print(f"max |alpha difference| = {diff_gc_alpha:.1e} (weights near 1/T = {1 / T:.1e}), "
-      f"max |pooled difference| = {diff_gc_pooled:.1e}")
 assert diff_gc_alpha < 1e-6 and diff_gc_pooled < 1e-4
 glue("diff_gc_alpha", diff_gc_alpha)
 glue("diff_gc_pooled", diff_gc_pooled)
@@ -403,18 +400,20 @@ glue("uniform", 1 / T)
 # {glue:text}`diff_gc_pooled:.1e`: float32 rounding, summed in a different order.
 #
 # What the explicit form costs shows at ECAPA's size: $C = 1536$ channels into the pooling
-# (SpeechBrain's default `channels[-1]`) and $A = 128$, for a batch of 32 crops of 3 s
-# ($T = 300$ frames) in float32. We ask PyTorch for the sizes on the `meta` device, which
-# has shapes and no memory:
+# and $A = 128$, for a batch of 32 crops of 3 s ($T = 300$ frames) in float32. PyTorch's
+# `meta` device has shapes and no memory, so it gives the sizes for free:
 
 # %%
 B_big, C_big, A_big, T_big = 32, 1536, 128, 300
 MIB = 2**20
-frames_bytes = torch.empty(B_big, C_big, T_big, device="meta").nbytes  # h itself
-joined_bytes = torch.empty(B_big, 3 * C_big, T_big, device="meta").nbytes  # [h; mu; sigma]
-context_bytes = torch.empty(B_big, A_big, device="meta").nbytes  # W_mu mu + W_sigma sigma
-print(f"h: {frames_bytes / MIB:.2f} MiB; explicit (B, 3C, T): {joined_bytes / MIB:.2f} MiB; "
-      f"broadcast context (B, A): {context_bytes / 1024:.0f} KiB")
+frames_bytes = torch.empty(B_big, C_big, T_big, device="meta").nbytes
+joined_bytes = torch.empty(B_big, 3 * C_big, T_big, device="meta").nbytes
+context_bytes = torch.empty(B_big, A_big, device="meta").nbytes  # (B, A)
+print(f"h: {frames_bytes / MIB:.2f} MiB;",
+      f"[h; mu; sigma]: {joined_bytes / MIB:.2f} MiB;",
+      f"context: {context_bytes / 1024:.0f} KiB")
+
+# %% tags=["remove-cell"]
 # the first affine map: over 3C channels at every frame, or over C, plus 2C once per utterance
 flops_explicit = 2 * A_big * 3 * C_big * T_big
 flops_broadcast = 2 * A_big * C_big * T_big + 2 * A_big * 2 * C_big
@@ -448,11 +447,6 @@ glue("gib_frames_bf16", 2**30 // (per_frame_f32 // 2))
 # | WeSpeaker's `ASTP` | `Conv1d`, tanh, `Conv1d`: no batch norm |
 # | `asp_lab` | $W$, ReLU, $v$; with `batch_norm=True`: $W$, ReLU, `BatchNorm1d(A)`, $v$ |
 #
-# SpeechBrain's order is read off its code (file above): `TDNNBlock.forward` returns
-# `self.dropout(self.norm(self.activation(self.conv(x))))`, and the pooling computes
-# `self.conv(self.tanh(self.tdnn(attn)))`. WeSpeaker's is in the `pooling_layers.py` linked
-# above.
-#
 # Batch norm behaves differently in the two modes of a network. In **evaluation** it is a
 # fixed affine map of each hidden unit, with the running mean $m$ and variance $s^2$
 # collected in training:
@@ -466,46 +460,51 @@ glue("gib_frames_bf16", 2**30 // (per_frame_f32 // 2))
 #
 # and $k'$ cancels in the softmax as $k$ does. So at evaluation time Okabe's "ReLU then batch
 # norm" is a plain ReLU layer with other $v$ and $k$. In **training** it is not: it
-# normalises each hidden unit with the mean and variance of the *batch*, over all its
-# utterances and frames, so one utterance's weights depend on which other utterances share
-# its batch (and on padded frames, which `BatchNorm1d` counts like real ones). Both, in
-# code, with `AttentiveStatisticsPooling(C, 64, batch_norm=True)` and a second utterance of
-# another speaker cut to the same length:
+# normalises each hidden unit with the mean and variance of the *batch*, so one utterance's
+# weights depend on which other utterances share its batch (and on padded frames, which
+# `BatchNorm1d` counts like real ones). Both, with `batch_norm=True` and a second utterance
+# (chapter 2's) cut to the same length:
+
+# %% tags=["remove-cell"]
+other = {u.name: u for u in data.utterances("test-other")}["3080-5032-0004"]  # chapter 2's
+h_other = torch.from_numpy(features.log_mel(data.load_audio(other.path)))[None]
+T_cut = min(T, h_other.shape[-1], 400)
 
 # %%
-other = {u.name: u for u in data.utterances("test-other")}["3080-5032-0004"]  # chapter 2's
-h_other = torch.from_numpy(features.log_mel(data.load_audio(other.path)))[None]  # (1, C, T_other)
-T_cut = min(T, h_other.shape[-1], 400)
 h_pair = torch.cat([h[..., :T_cut], h_other[..., :T_cut]])  # (2, C, T_cut)
 torch.manual_seed(4)
-with_bn = AttentiveStatisticsPooling(C, attention_channels=A, mode="scalar", batch_norm=True)
-print(with_bn)
+with_bn = AttentiveStatisticsPooling(C, attention_channels=A, batch_norm=True)
 with torch.no_grad():
-    with_bn.train()  # batch statistics (and the running averages are updated)
-    _, alpha_alone = with_bn(h_pair[:1], return_attention=True)  # (1, T_cut)
-    _, alpha_pair = with_bn(h_pair, return_attention=True)  # (2, T_cut)
-    with_bn.eval()  # running statistics
-    _, alpha_alone_eval = with_bn(h_pair[:1], return_attention=True)
-    _, alpha_pair_eval = with_bn(h_pair, return_attention=True)
-print("alpha:", tuple(alpha_alone.shape), tuple(alpha_pair.shape))
-bn_train_change = float((alpha_pair[0] - alpha_alone[0]).abs().max() * T_cut)
-bn_eval_change = float((alpha_pair_eval[0] - alpha_alone_eval[0]).abs().max() * T_cut)
-print(f"max |change| of utterance 0's weights when utterance 1 joins its batch, x T: "
-      f"training {bn_train_change:.3f}, evaluation {bn_eval_change:.1e}")
+    change = {}
+    for mode in ("train", "eval"):  # batch statistics, then the running ones
+        with_bn.train(mode == "train")
+        alone = with_bn(h_pair[:1], return_attention=True)[1]  # (1, T_cut)
+        paired = with_bn(h_pair, return_attention=True)[1]  # (2, T_cut)
+        change[mode] = float((paired[0] - alone[0]).abs().max() * T_cut)
+print("utterance 0's weights move, x T, when utterance 1 joins its batch:")
+print(f"training {change['train']:.3f}, evaluation {change['eval']:.1e}")
 
-# evaluation mode: fold the batch norm into v and k, and drop it
+# %% [markdown]
+# And in evaluation mode the batch norm folds into $v$ and $k$ as the equation says:
+
+# %%
 norm = with_bn.norm
 scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)  # (A,)
-folded = AttentiveStatisticsPooling(C, attention_channels=A, mode="scalar")  # no batch norm
+folded = AttentiveStatisticsPooling(C, attention_channels=A)  # no batch norm
 with torch.no_grad():
     folded.W.copy_(with_bn.W)
     folded.b.copy_(with_bn.b)
     folded.v.copy_(with_bn.v * scale)  # v'
-    folded.k.copy_(with_bn.k + with_bn.v @ (norm.bias - norm.running_mean * scale))  # k'
-    pooled_bn, alpha_bn = with_bn(h, return_attention=True)
-    pooled_fold, alpha_fold = folded(h, return_attention=True)
+    shift = norm.bias - norm.running_mean * scale  # (A,)
+    folded.k.copy_(with_bn.k + with_bn.v @ shift)  # k'
+    alpha_bn = with_bn(h, return_attention=True)[1]
+    alpha_fold = folded(h, return_attention=True)[1]
 diff_fold = float((alpha_fold - alpha_bn).abs().max() * T)
 print(f"max |alpha(folded) - alpha(batch norm)| x T = {diff_fold:.1e}")
+
+# %% tags=["remove-cell"]
+assert with_bn.mode == "scalar" and folded.mode == "scalar"
+bn_train_change, bn_eval_change = change["train"], change["eval"]
 assert diff_fold < 1e-4 and bn_eval_change < 1e-4
 glue("T_cut", T_cut)
 glue("bn_train_change", bn_train_change)
@@ -521,25 +520,22 @@ glue("diff_fold", diff_fold)
 #
 # What batch norm buys, then, is about training: it keeps the hidden units at zero mean and
 # unit variance while $W$ changes, so that $v$ sees inputs of a steady size. In ECAPA's
-# order the tanh comes after the batch norm, and there it matters at evaluation time too:
-# batch norm sets how far into the tanh's flat ends the hidden units reach (exercise 2).
-# `asp_lab` leaves it off by default, as the post's code does, and offers Okabe's order with
+# order a tanh follows the batch norm, and there it matters at evaluation time too: it sets
+# how far into the tanh's flat ends the hidden units reach (exercise 2). `asp_lab` leaves
+# it off by default, as the post's code does, and offers Okabe's order with
 # `batch_norm=True`.
 #
 # ## What each variant costs
 #
-# The post's `__main__` printed a summary of its block with `torchsummary`, which is no
-# longer maintained; its maintained successor is `torchinfo` (formerly `torch-summary`, a
-# rewrite of the original `torchsummary`), which is not installed here. The same
-# information takes a few lines of PyTorch: a table of the parameters, and
-# `torch.utils.flop_counter.FlopCounterMode` for the operations. Here is the post's block
-# at ECAPA's size, parameter by parameter, next to the names `asp_lab` uses:
+# Here is the post's block at ECAPA's size, parameter by parameter, next to the names
+# `asp_lab` uses:
 
-# %%
+# %% tags=["remove-input"]
 post_big = blog.ASP(C_big)
 ours_big = AttentiveStatisticsPooling(C_big, A_big, mode="channel")
 rows = []
-for (name, p), (our_name, q) in zip(post_big.named_parameters(), ours_big.named_parameters(), strict=True):
+for (name, p), (our_name, q) in zip(post_big.named_parameters(), ours_big.named_parameters(),
+                                    strict=True):
     assert p.numel() == q.numel()
     rows.append([f"<code>{name}</code>", str(tuple(p.shape)), f"<code>{our_name}</code>",
                  str(tuple(q.shape)), f"{p.numel():,}"])
@@ -553,35 +549,33 @@ glue("n_post_big", n_post_big)
 # The kernels of the post's `Conv1d` layers carry a trailing kernel size of 1; otherwise the
 # parameters are the same, {glue:text}`n_post_big:,` in all.
 #
-# For every variant we count the parameters from the module (the sum of `numel()` over
-# its parameters) and the operations from a formula, counting a multiply-add as 2 FLOPs.
-# Per utterance of $T$ frames, with $K$ scores per frame:
+# For every variant we count the parameters from the module and the operations from a
+# formula, counting a multiply-add as 2 FLOPs. Per utterance of $T$ frames, with $K$ scores
+# per frame:
 #
 # - matrix products: $2ACT$ for $W h_t$, $2KAT$ for $v$; global context adds $2A \cdot 2C$
-#   once per utterance (broadcast), or $2A \cdot 2C \cdot T$ (explicit concatenation).
-#   The two weighted sums of the moments, $\sum_t \alpha_t h_t$ and
-#   $\sum_t \alpha_t (h_t - \mu)^2$, are batched dot products in `asp_lab` (chapter 7),
-#   $2CT$ each, so $4CT$, and $4CT$ more for global context's unweighted moments;
+#   once per utterance (broadcast), or $2A \cdot 2C \cdot T$ (explicit concatenation); the
+#   two weighted sums of the moments are $2CT$ each (and as much again for global context's
+#   unweighted moments);
 # - elementwise, roughly: $AT$ for the ReLU ($2AT$ more for a batch norm), $3KT$ for the
-#   softmax (exponential, sum, division), $2CT$ for the rest of the moments (subtract the
-#   mean, square), and $2CT$ more for global context's.
+#   softmax, $2CT$ for the rest of the moments (and as much again for global context's).
 #
-# `FlopCounterMode` counts the matrix products and convolutions (`asp_lab` computes
-# $W h_t + b$ at every frame as a convolution with kernel size 1, chapter 7), and not the
-# elementwise operations, so it checks the first line exactly.
+# PyTorch's `torch.utils.flop_counter.FlopCounterMode` counts the matrix products: for every
+# variant it gives exactly the first line (the notebook checks it).
 
-# %%
+# %% tags=["remove-cell"]
 def pooling_variants(C: int, A: int, H: int) -> dict:
     """name -> (module, K scores per frame, batch norm?, global context: None/'broadcast'/'explicit')."""
     torch.manual_seed(0)
     gc = AttentiveStatisticsPooling(C, A, mode="channel", global_context=True)
+    bn = AttentiveStatisticsPooling(C, A, mode="scalar", batch_norm=True).eval()
     return {
         "statistics pooling": (StatisticsPooling(), 0, False, None),
         "scalar (Okabe)": (AttentiveStatisticsPooling(C, A, mode="scalar"), 1, False, None),
-        "scalar + batch norm": (AttentiveStatisticsPooling(C, A, mode="scalar", batch_norm=True).eval(),
-                                1, True, None),
+        "scalar + batch norm": (bn, 1, True, None),
         f"multi-head, H = {H}": (MultiHeadAttentiveStatisticsPooling(C, H, A), H, False, None),
-        "channel-wise (post's code)": (AttentiveStatisticsPooling(C, A, mode="channel"), C, False, None),
+        "channel-wise (post's code)": (AttentiveStatisticsPooling(C, A, mode="channel"), C,
+                                       False, None),
         "channel + context (ECAPA)": (gc, C, False, "broadcast"),
         "the same, explicit concat.": (gc, C, False, "explicit"),
     }
@@ -609,8 +603,8 @@ def counted_matmul_flops(module, gc: str | None, C: int, T: int) -> int:
 
 shipped = asp_lab.load_model("asp-channel").config  # the size chapter 5's models were trained at
 SIZES = {"ECAPA-like": dict(C=1536, A=128, T=300, H=8),
-         "the book's TDNN": dict(C=shipped["pool_channels"], A=shipped["attention_channels"], T=300, H=8)}
-print("the book's TDNN:", shipped)
+         "the book's TDNN": dict(C=shipped["pool_channels"], A=shipped["attention_channels"],
+                                 T=300, H=8)}
 costs = {}
 for size, s in SIZES.items():
     for name, (module, K, bn, gc) in pooling_variants(s["C"], s["A"], s["H"]).items():
@@ -619,53 +613,59 @@ for size, s in SIZES.items():
         assert counted == params, (size, name, counted, params)
         flops = counted_matmul_flops(module, gc, s["C"], s["T"])
         assert flops == matmul, (size, name, flops, matmul)
-        costs[size, name] = dict(K=K, params=counted, matmul=matmul, counted=flops, elementwise=elementwise)
-print(f"{len(costs)} rows: parameters and matrix-product FLOPs agree with the formulas")
+        costs[size, name] = dict(K=K, params=counted, matmul=matmul, counted=flops,
+                                 elementwise=elementwise)
 glue("tdnn_C", shipped["pool_channels"])
 glue("tdnn_A", shipped["attention_channels"])
 
 # %% [markdown]
-# Every parameter count from the modules equals the formula, and every count of
-# `FlopCounterMode` equals the formula's matrix products. The two sizes: ECAPA-like
-# ($C = 1536$, $A = 128$, $H = 8$) and this book's x-vector encoder as chapter 5 trains
-# it, read from its shipped checkpoint: its pooling sees $C =$ {glue:text}`tdnn_C` channels, with $A =$ {glue:text}`tdnn_A` hidden units
-# ($H = 8$). Both for $T = 300$ frames (3 s).
+# The two sizes: ECAPA-like ($C = 1536$, $A = 128$, $H = 8$) and this book's x-vector
+# encoder as chapter 5 trains it, read from its shipped checkpoint: its pooling sees
+# $C =$ {glue:text}`tdnn_C` channels, with $A =$ {glue:text}`tdnn_A` hidden units ($H = 8$).
+# Both for $T = 300$ frames (3 s).
 
-# %%
+# %% tags=["remove-input"]
 for size, s in SIZES.items():
     rows = []
     for (sz, name), c in costs.items():
         if sz != size:
             continue
         total = c["matmul"] + c["elementwise"]
-        rows.append([name, c["K"] if c["K"] else "-", f"{c['params']:,}", f"{c['matmul'] / 1e6:.2f}",
-                     f"{c['counted'] / 1e6:.2f}", f"{total / 1e6:.2f}"])
-    display(HTML(f"<p><strong>{size}</strong>: C = {s['C']}, A = {s['A']}, T = {s['T']}, H = {s['H']}; "
-                 f"operations in MFLOP per utterance</p>"))
-    show_table(["variant", "K", "parameters", "matrix products", "FlopCounterMode", "total"], rows)
+        rows.append([name, c["K"] if c["K"] else "-", f"{c['params']:,}",
+                     f"{c['matmul'] / 1e6:.2f}", f"{c['counted'] / 1e6:.2f}",
+                     f"{total / 1e6:.2f}"])
+    display(HTML(f"<p><strong>{size}</strong>: C = {s['C']}, A = {s['A']}, T = {s['T']}, "
+                 f"H = {s['H']}; operations in MFLOP per utterance</p>"))
+    show_table(["variant", "K", "parameters", "matrix products", "FlopCounterMode", "total"],
+               rows)
 
+# %% tags=["remove-cell"]
 ecapa_cost = {name: c for (size, name), c in costs.items() if size == "ECAPA-like"}
 scalar_c, channel_c = ecapa_cost["scalar (Okabe)"], ecapa_cost["channel-wise (post's code)"]
 gc_c, explicit_c = ecapa_cost["channel + context (ECAPA)"], ecapa_cost["the same, explicit concat."]
+
+
+def total_flops(c: dict) -> int:
+    return c["matmul"] + c["elementwise"]
+
+
 glue("ecapa_scalar_params", scalar_c["params"])
 glue("ecapa_channel_params", channel_c["params"])
 glue("ecapa_gc_params", gc_c["params"])
 glue("ecapa_channel_over_scalar", channel_c["params"] / scalar_c["params"])
-glue("ecapa_channel_flop_ratio", (channel_c["matmul"] + channel_c["elementwise"])
-     / (scalar_c["matmul"] + scalar_c["elementwise"]))
-glue("ecapa_explicit_flop_ratio", (explicit_c["matmul"] + explicit_c["elementwise"])
-     / (gc_c["matmul"] + gc_c["elementwise"]))
-glue("ecapa_gc_mflop", (gc_c["matmul"] + gc_c["elementwise"]) / 1e6)
-glue("ecapa_explicit_mflop", (explicit_c["matmul"] + explicit_c["elementwise"]) / 1e6)
+glue("ecapa_channel_flop_ratio", total_flops(channel_c) / total_flops(scalar_c))
+glue("ecapa_explicit_flop_ratio", total_flops(explicit_c) / total_flops(gc_c))
+glue("ecapa_gc_mflop", total_flops(gc_c) / 1e6)
+glue("ecapa_explicit_mflop", total_flops(explicit_c) / 1e6)
 
-# %% mystnb={"image": {"alt": "Bar charts of parameters (thousands) and operations per utterance (MFLOP) for each pooling variant, at the ECAPA-like size in blue and at the book's TDNN size in orange."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Bar charts of parameters (thousands) and operations per utterance (MFLOP) for each pooling variant, at the ECAPA-like size in blue and at the book's TDNN size in orange."}}
 names = [name for (size, name) in costs if size == "ECAPA-like"]
 y = np.arange(len(names))
 fig, axes = plt.subplots(2, 2, figsize=(9, 6.5), sharey=True, layout="constrained")
 for (ax_p, ax_f), size, colour in zip(axes, SIZES, ("tab:blue", "tab:orange"), strict=True):
     s = SIZES[size]
     params = [costs[size, n]["params"] / 1e3 for n in names]
-    flops = [(costs[size, n]["matmul"] + costs[size, n]["elementwise"]) / 1e6 for n in names]
+    flops = [total_flops(costs[size, n]) / 1e6 for n in names]
     ax_p.barh(y, params, color=colour)
     ax_f.barh(y, flops, color=colour)
     ax_p.set_title(f"{size} (C = {s['C']}, A = {s['A']}): parameters", fontsize="medium")
@@ -680,25 +680,23 @@ fig.suptitle("What each pooling variant costs")
 plt.show()
 
 # %% [markdown]
-# Parameters (left) and operations per utterance (right) of each variant at the two sizes
-# (top: ECAPA-like; bottom: the book's TDNN; each panel has its own scale);
-# statistics pooling has no parameters and its operations, the moments alone, hardly show.
-# At the ECAPA-like size the scalar layer has {glue:text}`ecapa_scalar_params:,` parameters
-# and the channel-wise one {glue:text}`ecapa_channel_params:,`,
+# Channel-wise attention doubles the scalar layer's cost; multi-head costs about what the
+# scalar layer costs. Parameters (left) and operations per utterance (right) at the two
+# sizes (top: ECAPA-like; bottom: the book's TDNN; each panel has its own scale). At the
+# ECAPA-like size the scalar layer has {glue:text}`ecapa_scalar_params:,` parameters and the
+# channel-wise one {glue:text}`ecapa_channel_params:,`,
 # {glue:text}`ecapa_channel_over_scalar:.1f` times as many: its $v$ has a row per channel,
 # as big as $W$. Its operations grow in the same proportion,
-# {glue:text}`ecapa_channel_flop_ratio:.1f` times the scalar layer's: $2CAT$ for $v$, as much
-# as for $W h_t$. Multi-head attention costs about what the scalar layer costs: $H$ rows of
-# $v$ instead of one. Global
-# context adds $W_\mu, W_\sigma$ ({glue:text}`ecapa_gc_params:,` parameters in all) but, in the
-# broadcast form, almost no operations; the explicit concatenation makes the first map three
-# times as wide at every frame, {glue:text}`ecapa_explicit_mflop:.0f` MFLOP against
-# {glue:text}`ecapa_gc_mflop:.0f` ({glue:text}`ecapa_explicit_flop_ratio:.2f` times).
+# {glue:text}`ecapa_channel_flop_ratio:.1f` times the scalar layer's. Global context adds
+# $W_\mu, W_\sigma$ ({glue:text}`ecapa_gc_params:,` parameters in all) but, broadcast,
+# almost no operations; the explicit concatenation costs {glue:text}`ecapa_explicit_mflop:.0f`
+# MFLOP against {glue:text}`ecapa_gc_mflop:.0f` ({glue:text}`ecapa_explicit_flop_ratio:.2f`
+# times).
 #
-# Against the encoder, the pooling is small either way: in this book's x-vector model
+# Against the encoder, the pooling is small either way:
 
-# %%
-size = {k: v for k, v in shipped.items() if k != "pooling"}  # n_mels, channels, pool_channels, ...
+# %% tags=["remove-input"]
+size = {k: v for k, v in shipped.items() if k != "pooling"}  # n_mels, channels, ...
 built = {p: models.build_model(p, **size) for p in models.POOLINGS}
 whole = {p: models.count_parameters(m) for p, m in built.items()}
 share = {p: models.count_parameters(m.pooling) / whole[p] for p, m in built.items()}
@@ -709,29 +707,31 @@ glue("tdnn_scalar_share", share["asp-scalar"])
 glue("tdnn_channel_share", share["asp-channel"])
 
 # %% [markdown]
-# the whole model has {glue:text}`tdnn_stats_params:,` parameters with statistics pooling; the
-# scalar attention adds {glue:text}`tdnn_scalar_share:.1%` of the total, the channel-wise one
+# In this book's x-vector model the whole model has {glue:text}`tdnn_stats_params:,`
+# parameters with statistics pooling; the scalar attention adds
+# {glue:text}`tdnn_scalar_share:.1%` of the total, the channel-wise one
 # {glue:text}`tdnn_channel_share:.1%`. Chapter 5 trains all three and asks whether the
 # difference shows in the error rates.
 #
 # ## The trained channel-wise model's attention
 #
-# Everything above was untrained. Chapter 5 trains the book's x-vector encoder with each
-# pooling on the book's LibriSpeech training speakers with noise added, and ships the models in
-# `asp_lab/checkpoints/`. `asp_lab.load_model("asp-channel")` loads the channel-wise one
-# (seed 0), and `asp_lab.analysis.channel_attention(model, waveform)` runs it on a waveform
-# and returns the pooling's weights for every channel, `(P, T')`, with the time of each
-# output frame's centre. Its pooling sees the $P$ channels of the encoder's last frame layer,
-# not mel bands, and $T' = T -$ {glue:text}`context` frames (the encoder's convolutions use
+# Chapter 5 trains the book's x-vector encoder with each pooling and ships the models.
+# `asp_lab.load_model("asp-channel")` loads the channel-wise one (seed 0), and
+# `asp_lab.analysis.channel_attention(model, waveform)` returns the pooling's weights for
+# every channel, `(P, T')`, with the time of each output frame's centre. Its pooling sees
+# the $P$ channels of the encoder's last frame layer, not mel bands, and
+# $T' = T -$ {glue:text}`context` frames (the encoder's convolutions use
 # {glue:text}`offset` frames on either side). Same utterance as above:
 
 # %%
-trained = asp_lab.load_model("asp-channel")  # shipped checkpoint, eval mode, CPU
+trained = asp_lab.load_model("asp-channel")  # shipped, eval mode, CPU
 print(trained.pooling)
 waveform = data.load_audio(utterance.path)
-times_tr, alpha_tr = analysis.channel_attention(trained, waveform)  # (T',) seconds, (P, T')
+times_tr, alpha_tr = analysis.channel_attention(trained, waveform)
 P, T_out = alpha_tr.shape
-print("times:", times_tr.shape, " alpha:", alpha_tr.shape, f"(P = {P} channels, T' = {T_out} frames)")
+print("alpha:", alpha_tr.shape, f"(P = {P} channels, T' = {T_out} frames)")
+
+# %% tags=["remove-cell"]
 assert P == trained.config["pool_channels"] and T_out == T - models.CONTEXT
 assert np.allclose(alpha_tr.sum(axis=1), 1.0)
 rel_tr = np.log2(T_out * alpha_tr)  # (P, T'), 0 = uniform share
@@ -741,8 +741,6 @@ order = np.argsort(n_eff_tr)  # most concentrated channel first
 loudness = S.mean(axis=0)[models.FRAME_OFFSET : models.FRAME_OFFSET + T_out]  # (T',)
 louder = loudness > np.median(loudness)
 mass_louder = alpha_tr[:, louder].sum(axis=1)  # (P,): each channel's weight on the louder half
-print(f"N_eff per channel: {n_eff_tr.min():.1f} to {n_eff_tr.max():.1f}, median {np.median(n_eff_tr):.1f} "
-      f"(of T' = {T_out}); weight on the louder half: median {np.median(mass_louder):.2f}")
 glue("P", P)
 glue("context", models.CONTEXT)
 glue("offset", models.FRAME_OFFSET)
@@ -754,26 +752,27 @@ glue("rel_tr_max", T_out * alpha_tr.max())
 glue("mass_louder_median", np.median(mass_louder))
 glue("share_louder", np.mean(mass_louder > 0.5))
 
-# %% mystnb={"image": {"alt": "The trained channel-wise model on one utterance: log-mel frames on top and below them a map of every pooled channel's weights relative to the uniform share against time in seconds, channels sorted from the most concentrated at the bottom to the broadest at the top."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "The trained channel-wise model on one utterance: log-mel frames on top and below them a map of every pooled channel's weights relative to the uniform share against time in seconds, channels sorted from the most concentrated at the bottom to the broadest at the top."}}
 fig, (ax_frames, ax_map) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, layout="constrained",
                                         gridspec_kw={"height_ratios": [1, 1.6]})
 image = viz.spectrogram(ax_frames, S, colorbar=False)
 ax_frames.set_xlabel("")
 ax_frames.set_title(f"Trained channel-wise ASP (asp-channel, seed 0) on {UTTERANCE}")
-fig.colorbar(image, ax=ax_frames, label="log mel power\n(natural log)", pad=0.01, fraction=0.03)
-maps = ax_map.imshow(rel_tr[order], origin="lower", aspect="auto", interpolation="nearest", cmap="cividis",
-                     vmin=-4, vmax=4, extent=(times_tr[0] - 0.005, times_tr[-1] + 0.005, -0.5, P - 0.5))
+fig.colorbar(image, ax=ax_frames, label="log mel power\n(natural log)", pad=0.01,
+             fraction=0.03)
+maps = ax_map.imshow(rel_tr[order], origin="lower", aspect="auto", interpolation="nearest",
+                     cmap="cividis", vmin=-4, vmax=4,
+                     extent=(times_tr[0] - 0.005, times_tr[-1] + 0.005, -0.5, P - 0.5))
 ax_map.set_ylabel("pooled channel, sorted by $N_\\mathrm{eff}$\n(most concentrated at the bottom)")
 ax_map.set_xlabel("time (s)")
-fig.colorbar(maps, ax=ax_map, label=r"$\log_2(T' \alpha_{t,c})$ (0 = uniform)", pad=0.01, fraction=0.03,
-             extend="both")
+fig.colorbar(maps, ax=ax_map, label=r"$\log_2(T' \alpha_{t,c})$ (0 = uniform)", pad=0.01,
+             fraction=0.03, extend="both")
 plt.show()
 
 # %% [markdown]
-# The log-mel frames (top) and the trained weights of all {glue:text}`P` pooled channels
-# (bottom) over the {glue:text}`T_out` output frames, each row relative to the uniform share
-# as before, rows sorted by their effective number of frames. Unlike the untrained layers,
-# the channels differ a lot: the most concentrated spreads its weight over
+# After training, the channels differ a lot in how many frames they listen to. The log-mel
+# frames (top) and the trained weights of all {glue:text}`P` pooled channels (bottom),
+# relative to the uniform share, rows sorted by their effective number of frames. The most concentrated channel spreads its weight over
 # {glue:text}`n_eff_tr_min:.0f` effective frames, the median channel over
 # {glue:text}`n_eff_tr_median:.0f`, the broadest over {glue:text}`n_eff_tr_max:.0f`; the
 # largest single weight is {glue:text}`rel_tr_max:.0f` times the uniform share. The louder
@@ -782,7 +781,7 @@ plt.show()
 # weights go when noise is added is chapter 6's question; whether channel-wise weights beat
 # one weight per frame is chapter 5's.
 #
-# ## Summary
+# ## What to remember
 #
 # - All three variants share the scoring network's hidden layer $f(W h_t + b)$ and differ
 #   in $v$: one score per frame (scalar, $v$ of shape $(A,)$), one per group of channels
@@ -793,13 +792,10 @@ plt.show()
 # - ECAPA's global context is an utterance-dependent bias, $W_\mu \mu + W_\sigma \sigma$:
 #   computed once per utterance it equals the explicit $(B, 3C, T)$ concatenation, without
 #   the memory.
-# - Batch norm in the scoring network folds into $v$ and $k$ at evaluation time when $v$
-#   follows it directly (Okabe's order); in training it makes an utterance's weights depend on
-#   its batch. In ECAPA's order a tanh follows it, and it cannot be folded away.
-# - Channel-wise attention doubles the scalar layer's parameters and operations ($v$ is as
-#   big as $W$); multi-head attention costs about what the scalar layer costs; the broadcast
-#   global context adds parameters but almost no operations. Against the encoder, the pooling
-#   is small.
+# - Batch norm followed directly by $v$ (Okabe's order) folds into $v$ and $k$ at
+#   evaluation time; in training it makes an utterance's weights depend on its batch.
+# - Channel-wise attention doubles the scalar layer's parameters and operations; multi-head
+#   costs about what the scalar layer costs; against the encoder, the pooling is small.
 
 # %% [markdown]
 # ## Exercises
@@ -845,8 +841,9 @@ plt.show()
 # :class: dropdown
 # In evaluation mode batch norm is an affine map of each hidden unit. An affine map followed
 # by another affine map ($v$) is one affine map, so it folds into $v$ and $k$. In ECAPA's
-# order the tanh sits between the batch norm and $v$: $v^\top \tanh(\gamma \odot (z - m)/s
-# + \beta)$ is not $v'^\top \tanh(z) + k'$ for any $v'$, $k'$, because the batch norm's scale
+# order the tanh sits between the batch norm and $v$:
+# $v^\top \tanh(\gamma \odot (z - m)/s + \beta)$ is not $v'^\top \tanh(z) + k'$ for any
+# $v'$, $k'$, because the batch norm's scale
 # and shift decide where on the tanh's curve each unit sits (how close to its flat ends).
 # It cannot move into $W$ and $b$ either, because the ReLU sits between $W$ and the batch
 # norm: $\mathrm{BN}(\mathrm{ReLU}(z)) \ne \mathrm{ReLU}(\mathrm{BN}(z))$ when $\beta \neq 0$

@@ -12,16 +12,17 @@
 # Attentive statistics pooling returns a weighted mean $\mu$ and a weighted standard
 # deviation $\sigma$ of the frames {cite:p}`okabe2018attentive`. The mean is easy. The
 # standard deviation is where floating point bites: the post this book starts from computes
-# it with a formula that cancels catastrophically, clamps the result so that training does
-# not produce NaN, and never meets a row without valid frames. This chapter measures each of
-# these things in float32, float16 and bfloat16:
+# it with a formula that cancels catastrophically, and clamps the result so that training
+# does not produce NaN. This chapter measures what that costs, in float32, float16 and
+# bfloat16. You will learn:
 #
-# 1. one-pass $\sqrt{E[x^2]-\mu^2}$ against two-pass $\sqrt{E[(x-\mu)^2]}$, on synthetic
-#    frames whose mean is large against their spread;
-# 2. whether real log-mel frames live in that regime;
-# 3. the floor under the variance and the gradient of the square root;
-# 4. rows made only of padding;
-# 5. the post's block and `asp_lab`'s pooling on the same inputs.
+# 1. why one-pass $\sqrt{E[x^2]-\mu^2}$ loses $\sigma$ when the mean is large against the
+#    spread, and why two-pass $\sqrt{E[(x-\mu)^2]}$ does not;
+# 2. whether real log-mel frames live in that regime (in float32, no; in half precision,
+#    yes);
+# 3. why the variance needs a floor before the square root, and what the floor costs;
+# 4. what a row made only of padding, or a weak padding mask, does to the weights;
+# 5. how the post's block and `asp_lab`'s pooling compare on the same inputs.
 #
 # Everything here runs on a CPU in a few seconds.
 #
@@ -75,24 +76,26 @@ import torch
 from asp_lab import blog, data, features, pooling, viz
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
-
-
-show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and the book
-
-
+show_table = viz.show_table  # an HTML table for Jupyter, Colab and the book
 torch.manual_seed(0)
 
+# %% [markdown]
+# Three formats, each with its *unit roundoff* $u$, the largest relative error of rounding
+# one real number to it:
+
+# %%
 DTYPES = {"float32": torch.float32, "float16": torch.float16,
           "bfloat16": torch.bfloat16}
-# unit roundoff u = eps / 2: the largest relative error of rounding one real number
+# unit roundoff u = eps / 2: the largest relative error of rounding one number
 UNIT_ROUNDOFF = {name: torch.finfo(dt).eps / 2 for name, dt in DTYPES.items()}
-# Okabe-Ito colours (colour-blind safe)
-COLORS = {"one-pass": "#E69F00", "two-pass": "#0072B2", "asp_lab": "#CC79A7"}
-DTYPE_COLORS = {"float32": "#0072B2", "float16": "#E69F00", "bfloat16": "#CC79A7"}
-
 for name, u in UNIT_ROUNDOFF.items():
     largest = torch.finfo(DTYPES[name]).max
     print(f"{name:9s} unit roundoff u = {u:.3e}, largest value {largest:.4g}")
+
+# %% tags=["remove-cell"]
+# Okabe-Ito colours (colour-blind safe)
+COLORS = {"one-pass": "#E69F00", "two-pass": "#0072B2", "asp_lab": "#CC79A7"}
+DTYPE_COLORS = {"float32": "#0072B2", "float16": "#E69F00", "bfloat16": "#CC79A7"}
 
 # %% [markdown]
 # ## 1. The problem
@@ -102,9 +105,12 @@ for name, u in UNIT_ROUNDOFF.items():
 
 # %%
 source = inspect.getsource(blog.ASP.forward)
-post_line = next(line.strip() for line in source.splitlines() if "w_std" in line)
+post_line = next(ln.strip() for ln in source.splitlines() if "w_std" in ln)
 print(post_line)
 POST_CLAMP = 1e-5  # the clamp in that line
+
+# %% tags=["remove-cell"]
+assert f"{POST_CLAMP:g}" in post_line or "1e-5" in post_line, post_line
 glue("post_clamp", POST_CLAMP)
 glue("post_sigma_floor", POST_CLAMP**0.5)
 
@@ -130,18 +136,15 @@ glue("post_sigma_floor", POST_CLAMP**0.5)
 # \frac{|\hat\sigma^2_{\text{two-pass}} - \sigma^2|}{\sigma^2} \approx u .
 # $$
 #
-# The subtraction itself is exact; it only exposes the rounding errors that the two big
-# terms already carried. This is *catastrophic cancellation*
-# {cite:p}`chan1983variance`. The two-pass form
-# $\sigma = \sqrt{\sum_t \alpha_t (x_t - \mu)^2}$ first computes $\mu$, then squares the
-# deviations $x_t - \mu$, which are of size $s$ and carry errors of order $u\,s$ (an error
-# $\delta$ in $\mu$ only adds $\delta^2$ to the variance). `asp_lab.pooling.weighted_moments`
-# is the two-pass form; after the checks of `h` and of the shape of `alpha` it reads:
+# This is *catastrophic cancellation* {cite:p}`chan1983variance`: the subtraction itself is
+# exact, it only exposes the rounding errors that the two big terms already carried. The
+# two-pass form $\sigma = \sqrt{\sum_t \alpha_t (x_t - \mu)^2}$ first computes $\mu$, then
+# squares the deviations $x_t - \mu$, which are of size $s$ and carry errors of order
+# $u\,s$. `asp_lab.pooling.weighted_moments` is the two-pass form; after its input checks
+# it reads:
 
 # %%
-body = inspect.getsource(pooling.weighted_moments).splitlines()
-start = next(i for i, line in enumerate(body) if "acc = " in line)
-print("\n".join(line[4:] for line in body[start:]))
+print(viz.source_from(pooling.weighted_moments, "acc = "))
 
 # %% [markdown]
 # One channel shows the effect: {glue:text}`demo_T` frames with mean {glue:text}`demo_m`
@@ -151,15 +154,16 @@ print("\n".join(line[4:] for line in body[start:]))
 T, m = 300, 1000.0
 x32 = (m + torch.randn(T, dtype=torch.float64)).float()
 w32 = torch.full((T,), 1.0 / T)
-
 mu32 = (w32 * x32).sum()
 ex2 = (w32 * x32**2).sum()
 sigma_one = (ex2 - mu32**2).clamp(min=POST_CLAMP).sqrt().item()
 sigma_two = (w32 * (x32 - mu32) ** 2).sum().clamp(min=POST_CLAMP).sqrt().item()
-sigma_ref = x32.double().std(unbiased=False).item()  # float64, same float32 numbers
+sigma_ref = x32.double().std(unbiased=False).item()  # float64, same numbers
 print(f"E[x^2] = {ex2.item():.1f}, mu^2 = {(mu32**2).item():.1f}")
 print(f"one-pass {sigma_one:.6f}, two-pass {sigma_two:.6f}, "
       f"float64 {sigma_ref:.6f}")
+
+# %% tags=["remove-cell"]
 glue("demo_T", T)
 glue("demo_m", int(m))
 glue("demo_one", sigma_one)
@@ -178,45 +182,39 @@ glue("demo_two_err", 100 * abs(sigma_two - sigma_ref) / sigma_ref)
 # {glue:text}`demo_ulp:.3g` apart, while the variance they are supposed to leave behind is
 # about 1.
 #
-# ## 2. The experiment: one-pass and two-pass in three precisions
+# ## 2. One-pass and two-pass in three precisions
 #
-# Now the same thing systematically. Each channel holds $x_t = m + s z_t$ with $z_t$
-# standard normal and $s = 1$; the ratio $m/s$ runs over a log grid. Two kinds of weights:
-# uniform ($1/T$, statistics pooling) and a softmax of random scores (like attention, one
-# set per channel). Each method runs entirely in the given dtype:
-#
-# - **one-pass**: $\sum \alpha x^2 - \mu^2$, every product and sum in that dtype, then the
-#   post's clamp and the square root;
-# - **two-pass**: $\mu$, then $\sum \alpha (x-\mu)^2$, all in that dtype, same clamp;
-# - **asp_lab**: `pooling.weighted_moments` on the same half-precision frames and weights.
-#   It does *not* compute in the input's dtype: it upcasts to float32, sums there, and casts
-#   the results back. That is the design this chapter argues for, so it gets its own line.
-#
-# (PyTorch's `sum` of a float16 tensor accumulates internally in float32 and rounds the
-# result; the rounding that matters here, of $x^2$, of the sums and of $\mu^2$, happens all
-# the same.) The reference is the float64 two-pass value on the original float64 frames and
-# weights: the standard deviation the signal really has. A fourth curve, *stored inputs*,
-# is the exact standard deviation of the frames after rounding them to the format (weights
-# renormalised): the best any method can do once the data are stored that way.
+# Each channel holds $x_t = m + s z_t$ with $z_t$ standard normal and
+# $s = 1$; the ratio $m/s$ runs over a log grid. Two kinds of weights: uniform ($1/T$,
+# statistics pooling) and a softmax of random scores (like attention). Each method runs
+# entirely in the given dtype, with the post's clamp:
 
 # %%
 def one_pass(x: torch.Tensor, w: torch.Tensor, clamp: float = POST_CLAMP):
-    """sqrt(sum w x^2 - mu^2), every step in x's dtype. x, w: (C, T) -> (C,) twice:
-    sigma and the variance before the clamp."""
+    """sqrt(sum w x^2 - mu^2), every step in x's dtype.
+    x, w: (C, T) -> sigma and the variance before the clamp, (C,) each."""
     mu = (w * x).sum(dim=-1)
     var = (w * (x * x)).sum(dim=-1) - mu * mu
     return var.clamp(min=clamp).sqrt(), var
 
 
 def two_pass(x: torch.Tensor, w: torch.Tensor, clamp: float = POST_CLAMP):
-    """sqrt(sum w (x - mu)^2), every step in x's dtype. x, w: (C, T) -> (C,) x 2."""
+    """sqrt(sum w (x - mu)^2), every step in x's dtype.
+    x, w: (C, T) -> sigma and the variance before the clamp, (C,) each."""
     mu = (w * x).sum(dim=-1)
     d = x - mu[:, None]
     var = (w * (d * d)).sum(dim=-1)
     return var.clamp(min=clamp).sqrt(), var
 
+# %% [markdown]
+# A third method, **asp_lab**, is `pooling.weighted_moments` on the same half-precision
+# frames and weights: it upcasts to float32, sums there and casts the results back, the
+# design this chapter argues for. The reference is the float64 two-pass value on the
+# original frames. A fourth curve, *stored inputs*, is the exact standard deviation of the
+# frames after rounding them to the format: the best any method can do once the data are
+# stored that way. (The sweep's code is in the notebook.)
 
-# %%
+# %% tags=["remove-cell"]
 C, T = 64, 300
 ratios = np.logspace(0, 4, 33)  # m/s from 1 to 10^4, eight points per decade
 z = torch.randn(C, T, dtype=torch.float64)
@@ -267,7 +265,7 @@ def median_err(e: np.ndarray) -> np.ndarray:
     return out
 
 
-# %% mystnb={"image": {"alt": "Log-log panels of the relative error of sigma against the mean/spread ratio m/s, per dtype and weighting, one curve per formula, with a dashed (m/s)^2 reference line."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Log-log panels of the relative error of sigma against the mean/spread ratio m/s, per dtype and weighting, one curve per formula, with a dashed (m/s)^2 reference line."}}
 fig, axes = plt.subplots(2, 3, figsize=(10, 6.8), sharex=True, sharey=True)
 markers = {"one-pass": "o", "two-pass": "s", "asp_lab": "^"}
 for row, wname in enumerate(weightings):
@@ -301,21 +299,18 @@ fig.tight_layout(rect=(0, 0.08, 1, 1))
 plt.show()
 
 # %% [markdown]
-# *Figure 1. Relative error of $\sigma$ (median over {glue:text}`sweep_C` channels of
-# {glue:text}`sweep_T` frames) as the mean grows against the spread, in float32 (left),
-# float16 (middle) and bfloat16 (right), for uniform weights (top) and softmax weights
-# (bottom). The one-pass error (orange) follows the dashed $u\,(m/s)^2$ line until the
-# variance goes negative and is clamped, where the error saturates at 1 (the answer is
-# $\sqrt{10^{-5}}$ instead of 1), or, in bfloat16, overshoots it when the rounding errors
-# make the variance too large. The `asp_lab` errors (pink) follow the dotted black line,
-# the error that rounding the frames to the format has already made, or sit near the unit
-# roundoff $u$ where that error is smaller: the rounding of the sums and of the result is
-# all they add. The two-pass errors (blue) do the same in float32; in half precision they
-# rise above the line in places, because $\mu$, the sums and the weights' total are
-# rounded to the format as well. The grey band in float16 marks
-# where $x^2$ overflows and the one-pass result is not finite.*
+# *Figure 1. One-pass loses $\sigma$ as $(m/s)^2$; two-pass in float32 sums only loses what
+# storing the frames already lost.* Relative error of $\sigma$ (median over
+# {glue:text}`sweep_C` channels of {glue:text}`sweep_T` frames) in float32 (left), float16
+# (middle) and bfloat16 (right), for uniform (top) and softmax weights (bottom). The
+# one-pass error (orange) follows the dashed $u\,(m/s)^2$ line until the variance goes
+# negative and is clamped, where the error saturates at 1. The `asp_lab` errors (pink)
+# follow the dotted line, the error of the stored frames, or sit near $u$. The two-pass
+# errors (blue) do the same in float32, and rise above it in places in half precision,
+# where $\mu$ and the sums are rounded to the format too. In the grey band, float16's $x^2$
+# overflows.
 
-# %%
+# %% tags=["remove-cell"]
 def crossing(rs: np.ndarray, e: np.ndarray, level: float) -> float:
     """First ratio where e(rs) rises above level (log-log interpolated)."""
     i = int(np.nonzero(np.nan_to_num(e, nan=np.inf) > level)[0][0])
@@ -373,49 +368,32 @@ for dname in ("float16", "bfloat16"):
     glue(f"wsum_dev_{dname}", dev)
 
 # %% [markdown]
-# What the figure says, in numbers:
+# In numbers:
 #
 # - **float32, one-pass.** The median error passes 1% at $m/s \approx$
 #   {glue:text}`cross_float32_uniform:.0f` (uniform weights) and
-#   {glue:text}`cross_float32_softmax:.0f` (softmax weights); the rough model
-#   $u\,(m/s)^2 = 1\%$ predicts {glue:text}`cross_f32_predicted:.0f`.
-# - **float32, two-pass.** Its largest error over every ratio, channel and weighting is
-#   {glue:text}`max_two_f32:.1e`, all of it from storing the frames in float32 (the stored
-#   frames alone are up to {glue:text}`max_store_f32:.1e` off): each frame near $m$ is
-#   rounded by up to $u\,m$, which adds noise in proportion to $u\,m/s$. Measured against
-#   the stored frames, the two-pass result is off by at most
-#   {glue:text}`excess_two_f32_low:.1e` up to $m/s = 1000$, a few times the unit roundoff
-#   {glue:text}`u_float32:.1e`, and by at most {glue:text}`excess_two_f32:.1e`
-#   ({glue:text}`excess_asp_f32:.1e` for `asp_lab`) at the largest ratios, where the
-#   rounding error of $\mu$ itself, of order $u\,m$, begins to count.
+#   {glue:text}`cross_float32_softmax:.0f` (softmax weights); $u\,(m/s)^2 = 1\%$ predicts
+#   {glue:text}`cross_f32_predicted:.0f`.
+# - **float32, two-pass.** At most {glue:text}`max_two_f32:.1e` off, nearly all of it from
+#   storing the frames in float32 (the stored frames alone are up to
+#   {glue:text}`max_store_f32:.1e` off); against the stored frames, at most
+#   {glue:text}`excess_two_f32_low:.1e` up to $m/s = 1000$, a few times
+#   $u =$ {glue:text}`u_float32:.1e`.
 # - **Half precision, one-pass.** With uniform weights the 1% mark comes at
 #   $m/s \approx$ {glue:text}`cross_float16_uniform:.1f` in float16 and
 #   {glue:text}`cross_bfloat16_uniform:.2f` in bfloat16 ($u$ = {glue:text}`u_float16:.1e`
-#   and {glue:text}`u_bfloat16:.1e`): with bfloat16's eight significant bits, data whose
-#   mean is only {glue:text}`cross_bfloat16_uniform:.1f` times their spread already lose a
-#   percent.
-# - **Half precision, two-pass.** Far better (float16, $m/s = 100$: median error
-#   {glue:text}`two_f16_100:.1e`), but storing the frames is already lossy: at
-#   $m/s = 1000$ the float16 frames themselves have a standard deviation
-#   {glue:text}`store_f16_1000:.1%` off the truth, and at $m/s = 100$ the bfloat16 frames
-#   are {glue:text}`store_bf16_100:.1%` off. A frame $m + s z$ rounded to a spacing of about
-#   $u\,m$ keeps nothing of $s$ once $u\,m$ approaches $s$.
-# - **asp_lab on half inputs.** Accumulating in float32 removes the cancellation, but it
-#   takes one more step to stay on the stored frames' curve: weights rounded to float16 or
-#   bfloat16 no longer sum to one (here they miss it by up to
-#   {glue:text}`wsum_dev_float16:.1e` and {glue:text}`wsum_dev_bfloat16:.1e`). Used as
-#   they are, weights that sum to $1 + \delta$ give
-#   $\hat\mu = (1 + \delta)\,\mu$, a shift of about $\delta m$, and
-#   $\hat\sigma^2 = (1 + \delta)\,(\sigma^2 + \delta^2 \mu^2)$, which adds about
-#   $(\delta m)^2$ to the variance. `asp_lab` therefore divides the weights by their sum,
-#   in float32, before the moments.
+#   and {glue:text}`u_bfloat16:.1e`).
+# - **Half precision, two-pass.** Far better (float16, $m/s = 100$:
+#   {glue:text}`two_f16_100:.1e`), but storing is already lossy: at $m/s = 1000$ the
+#   float16 frames have a standard deviation {glue:text}`store_f16_1000:.1%` off the truth,
+#   at $m/s = 100$ the bfloat16 frames {glue:text}`store_bf16_100:.1%`. A frame rounded to a
+#   spacing of about $u\,m$ keeps nothing of $s$ once $u\,m$ approaches $s$.
 #
-# The next cell shows what that division is worth. It computes the moments the way
-# `asp_lab` does, float32 two-pass sums on the half-precision frames, but *without
-# renormalisation*, the rounded weights used as they are. Uniform weights make the effect
-# easy to see: all $T$ of them round the same way, so their errors add up.
+# `asp_lab` takes one more step to stay on the stored frames' curve in half precision: it
+# divides the weights by their sum, in float32, before the moments ("Going further" at the
+# end of the chapter says why).
 
-# %%
+# %% tags=["remove-cell"]
 def moments_without_renormalisation(x: torch.Tensor, w: torch.Tensor):
     """WITHOUT RENORMALISATION: float32 two-pass on half-precision frames x and weights w,
     w used as rounded (it sums to 1 + delta). x, w: (C, T) -> mu, sigma: (C,) float32."""
@@ -424,7 +402,6 @@ def moments_without_renormalisation(x: torch.Tensor, w: torch.Tensor):
     return mu, (w * (x - mu[:, None]) ** 2).sum(dim=-1).sqrt()
 
 
-table = []
 for dname, r in (("float16", 1000), ("bfloat16", 100)):
     i, dt = int(np.argmin(abs(ratios - r))), DTYPES[dname]
     xd, wd = (ratios[i] + z).to(dt), weightings[unif].to(dt)  # the sweep's inputs
@@ -436,7 +413,6 @@ for dname, r in (("float16", 1000), ("bfloat16", 100)):
     errs = {
         "raw": np.median(rel_err(s_raw.double().numpy(), s_stored)),
         "raw_pred": np.median(rel_err(model, s_stored)),
-        "asp": np.median(rel_err(sigma[unif, dname, "asp_lab"][i], s_stored)),
         # rounding the exact value to the format, as asp_lab casts sigma back
         "round": np.median(rel_err(torch.from_numpy(s_stored).to(dt).double().numpy(),
                                    s_stored)),
@@ -445,32 +421,12 @@ for dname, r in (("float16", 1000), ("bfloat16", 100)):
     glue(f"delta_{tag}", delta)
     for key in ("raw", "raw_pred", "round"):  # asp_lab's is glued above as asp_{tag}
         glue(f"{key}_{tag}", errs[key])
-    table.append([dname, r, f"{delta:.2e}", f"{errs['raw']:.2%}", f"{errs['raw_pred']:.2%}",
-                  f"{errs['asp']:.1e}", f"{errs['round']:.1e}"])
-show_table(["dtype", "m/s", "weights sum to 1 +", "without renormalisation",
-            "model (1+delta)(sigma^2 + delta^2 mu^2)", "asp_lab (divides by the sum)",
-            "rounding sigma to the dtype"], table)
 
 # %% [markdown]
-# *Table: median relative error of $\sigma$ against the exact value of the stored frames,
-# with uniform weights.*
-#
-# Without renormalisation the float32 two-pass sums are {glue:text}`raw_f16_1000:.1%` off
-# in float16 at $m/s = 1000$ ($\delta$ = {glue:text}`delta_f16_1000:.1e`) and
-# {glue:text}`raw_bf16_100:.1%` off in bfloat16 at $m/s = 100$
-# ($\delta$ = {glue:text}`delta_bf16_100:.1e`); the formula above predicts
-# {glue:text}`raw_pred_f16_1000:.1%` and {glue:text}`raw_pred_bf16_100:.1%`. Almost all of
-# it is the $\delta^2\mu^2$ term: the factor $1 + \delta$ alone would move $\sigma$ by
-# only $|\delta|/2$. `asp_lab`, which divides by the sum, is
-# {glue:text}`asp_f16_1000:.1e` and {glue:text}`asp_bf16_100:.1e` off: just what
-# rounding the exact value to the format costs ({glue:text}`round_f16_1000:.1e` and
-# {glue:text}`round_bf16_100:.1e`): it casts $\sigma$ back to the input's dtype.
-#
-# The clamp hides the failures: a negative one-pass variance does not raise an error, it
-# becomes $\sigma = \sqrt{10^{-5}}$. Figure 2 counts how often that happens, and where
-# float16 overflows.
+# The clamp hides the failures: a negative one-pass variance raises no error, it becomes
+# $\sigma = \sqrt{10^{-5}}$. Figure 2 counts how often that happens.
 
-# %% mystnb={"image": {"alt": "Fraction of channels at the post's clamp and fraction that overflow against the mean/spread ratio m/s on a log axis, per dtype."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Fraction of channels at the post's clamp and fraction that overflow against the mean/spread ratio m/s on a log axis, per dtype."}}
 fp16_max = torch.finfo(torch.float16).max
 glue("fp16_max", fp16_max)
 glue("fp16_sqrt_max", fp16_max**0.5)
@@ -507,34 +463,32 @@ for dname in DTYPES:
         glue(f"clamp_{dname}_{round(ratios[i])}", fraction(is_clamped, dname)[i])
 
 # %% [markdown]
-# *Figure 2. Fraction of channels (both weightings pooled) whose one-pass variance came out
-# at or below the post's clamp (solid), which the post then reports as
-# $\sigma = \sqrt{10^{-5}}$ although the true $\sigma$ is about 1, and, dashed, whose result
-# is not finite. The clamped fraction in float16 drops to zero only because those channels
-# overflow instead.*
+# *Figure 2. Past the 1% mark, the clamp silently replaces the one-pass $\sigma$ in more
+# and more channels.* Fraction of channels (both weightings pooled) whose one-pass variance
+# came out at or below the post's clamp (solid), although the true $\sigma$ is about 1, and,
+# dashed, whose result is not finite.
 #
 # In float32 the clamp catches {glue:text}`clamp_float32_10000:.0%` of the channels at
 # $m/s = 10^4$ and {glue:text}`clamp_float32_1000:.0%` at $m/s = 1000$; in bfloat16
-# already {glue:text}`clamp_bfloat16_100:.0%` at $m/s = 100$. Float16 has a second failure:
-# its largest finite value is {glue:text}`fp16_max:.0f`, so $x^2$ overflows to infinity once
-# $|x| >$ {glue:text}`fp16_sqrt_max:.1f`, and from $m/s \approx$
-# {glue:text}`fp16_overflow_ratio:.0f` on the one-pass result is `inf - inf = nan` for
-# every channel. The two-pass form squares only the deviations and never overflows here.
+# already {glue:text}`clamp_bfloat16_100:.0%` at $m/s = 100$. The clamped fraction in
+# float16 drops only because those channels overflow instead: its largest finite value is
+# {glue:text}`fp16_max:.0f`, so $x^2$ is infinite once $|x| >$
+# {glue:text}`fp16_sqrt_max:.1f`, and from $m/s \approx$
+# {glue:text}`fp16_overflow_ratio:.0f` on the one-pass result is `inf - inf = nan` in every
+# channel. The two-pass form squares only the deviations and never overflows here.
 #
 # ## 3. Are real features in that regime?
 #
-# The sweep uses made-up ratios. What do real frames look like? The pooling layer of a
-# trained network sees learned feature maps; the closest real input we have before
-# chapter 5 trains anything is log-mel frames. We take the first utterance of each of the
-# {glue:text}`n_utts` test-other speakers and compute, for each mel band, $|\mu|/\sigma$
-# over the frames.
+# The pooling layer of a trained network sees learned feature maps; the closest real input
+# we have before chapter 5 trains anything is log-mel frames. We take the first utterance
+# of each of the {glue:text}`n_utts` test-other speakers and compute, for each mel band,
+# $|\mu|/\sigma$ over the frames.
 
-# %% mystnb={"image": {"alt": "Histogram of the ratio |mean| / standard deviation of log-mel bands over time: number of bands against the ratio."}}
+# %% tags=["remove-cell"]
 first_utterance = {}
 for utt in data.utterances("test-other"):
     first_utterance.setdefault(utt.speaker, utt)
 mels = [features.log_mel(data.load_audio(u.path)) for u in first_utterance.values()]
-
 band_mean = np.concatenate([m.mean(axis=1) for m in mels])
 band_std = np.concatenate([m.std(axis=1) for m in mels])
 band_ratio = np.abs(band_mean) / band_std
@@ -546,6 +500,7 @@ glue("mel_mean_lo", np.percentile(band_mean, 5))
 glue("mel_mean_hi", np.percentile(band_mean, 95))
 glue("mel_std_median", np.median(band_std))
 
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Histogram of the ratio |mean| / standard deviation of log-mel bands over time: number of bands against the ratio."}}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 ax.hist(band_ratio, bins=30, color=DTYPE_COLORS["float32"], alpha=0.85)
 ax.axvline(np.median(band_ratio), color="black", ls="--", lw=1, label="median")
@@ -558,18 +513,17 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# *Figure 3. Ratio $|\mu|/\sigma$ of each natural-log mel band over the frames of a real
-# utterance, for {glue:text}`n_utts` utterances of {glue:text}`n_bands` bands. All of them
-# sit at the far left of Figure 1's axes.*
+# *Figure 3. Log-mel bands sit at the far left of Figure 1: their mean is only a few times
+# their spread.* Ratio $|\mu|/\sigma$ of each natural-log mel band over the frames of an
+# utterance, for {glue:text}`n_utts` utterances of {glue:text}`n_bands` bands.
 #
-# The log-mel values have band means between {glue:text}`mel_mean_lo:.1f` and
-# {glue:text}`mel_mean_hi:.1f` (5th to 95th percentile) and a median spread of
-# {glue:text}`mel_std_median:.1f`, so the ratio has a median of
-# {glue:text}`mel_ratio_median:.1f` and a maximum of {glue:text}`mel_ratio_max:.1f`. How
-# much does the one-pass formula lose on exactly these frames (uniform weights, the largest
-# error over all bands and utterances, against float64 on the same stored numbers)?
+# The band means lie between {glue:text}`mel_mean_lo:.1f` and {glue:text}`mel_mean_hi:.1f`
+# (5th to 95th percentile), the median spread is {glue:text}`mel_std_median:.1f`, so the
+# ratio has a median of {glue:text}`mel_ratio_median:.1f` and a maximum of
+# {glue:text}`mel_ratio_max:.1f`. On exactly these frames (uniform weights, the worst band
+# of all utterances, against float64 on the same stored numbers):
 
-# %%
+# %% tags=["remove-input"]
 mel_errors = {}
 for dname, dt in DTYPES.items():
     errs = {"one": 0.0, "two": 0.0}
@@ -587,20 +541,8 @@ show_table(["dtype", "one-pass, worst band", "two-pass, worst band"],
            [[d, f"{e['one']:.1e}", f"{e['two']:.1e}"]
             for d, e in mel_errors.items()])
 
-# %% [markdown]
-# In float32 the one-pass formula is off by at most {glue:text}`mel_one_float32:.1e` on
-# these frames: harmless, far below anything a speaker embedding would notice. Half
-# precision is another story: {glue:text}`mel_one_float16:.1%` in float16 and
-# {glue:text}`mel_one_bfloat16:.0%` in bfloat16, against
-# {glue:text}`mel_two_float16:.2%` and {glue:text}`mel_two_bfloat16:.2%` for the
-# two-pass form in the same formats.
-#
-# Deeper features can have a different ratio. We cannot measure a trained network before
-# chapter 5, but one random (untrained) `Conv1d` + ReLU layer on the same frames shows
-# how the input's offset carries through: ReLU outputs are non-negative, and a unit whose
-# input is dominated by a constant is either always off or always on with a large mean.
-
-# %%
+# %% tags=["remove-cell"]
+# One random Conv1d + ReLU layer on the same frames: how the input's offset carries through.
 torch.manual_seed(0)
 layer = torch.nn.Sequential(
     torch.nn.Conv1d(mels[0].shape[0], 256, kernel_size=5), torch.nn.ReLU()
@@ -616,29 +558,20 @@ with torch.no_grad():
             y = layer(h)[0].double()
             sd = y.std(dim=-1, unbiased=False)
             found.append((y.mean(dim=-1)[sd > 0] / sd[sd > 0]).numpy())
-        r = relu_ratio[label] = np.concatenate(found)
-        print(f"{label:16s}: |mean|/std median {np.median(r):.2f}, "
-              f"99th percentile {np.percentile(r, 99):.2f}, max {r.max():.2f}")
+        relu_ratio[label] = np.concatenate(found)
 glue("relu_raw_max", relu_ratio["raw log-mel"].max())
 glue("relu_cmn_max", relu_ratio["mean-normalised"].max())
 
 # %% [markdown]
-# On raw log-mel input the largest ratio after the random layer is
-# {glue:text}`relu_raw_max:.1f`; with the bands mean-normalised first it is
-# {glue:text}`relu_cmn_max:.1f`. Still small. The honest summary:
-#
-# - **float32 on log-mel or normalised features:** the one-pass formula does not bite;
-#   the ratios measured here cost a relative error of at most
-#   {glue:text}`mel_one_float32:.1e`.
-# - **Half precision:** it bites at once. bfloat16 one-pass is already percent-level wrong
-#   on real log-mel frames, and float16 overflows as soon as a feature exceeds
-#   {glue:text}`fp16_sqrt_max:.0f` in magnitude.
-# - **Large DC offsets:** un-normalised features, features in units with a big offset
-#   (linear energies, waveform-scale values, a channel that a bias keeps far from zero),
-#   and channels that are nearly constant are the regime of Figure 1. A pooling layer
-#   cannot know that it will never be fed such inputs.
-#
-# So the two-pass form costs one more pass over the frames and removes the question.
+# In float32 the one-pass formula is off by at most {glue:text}`mel_one_float32:.1e` on
+# these frames: harmless. In half precision it is {glue:text}`mel_one_float16:.1%` off in
+# float16 and {glue:text}`mel_one_bfloat16:.0%` in bfloat16, against
+# {glue:text}`mel_two_float16:.2%` and {glue:text}`mel_two_bfloat16:.2%` for two-pass.
+# Deeper features can have other ratios; one random `Conv1d` + ReLU layer on these frames
+# gives at most {glue:text}`relu_raw_max:.1f` (still small). But un-normalised features,
+# features with a big offset and nearly constant channels are the regime of Figure 1, and a
+# pooling layer cannot know that it will never be fed them. Two-pass costs one more pass
+# over the frames and removes the question.
 #
 # ## 4. The floor and the square root's gradient
 #
@@ -658,22 +591,29 @@ glue("relu_cmn_max", relu_ratio["mean-normalised"].max())
 T_const = 64  # a power of two: mu is exactly 3.0 and the variance exactly 0
 h = torch.full((1, 2, T_const), 3.0, requires_grad=True)
 alpha = torch.full((1, T_const), 1.0 / T_const)
-
 mu = (alpha[:, None, :] * h).sum(dim=-1)
 var = (alpha[:, None, :] * (h - mu[..., None]) ** 2).sum(dim=-1)
 var.sqrt().sum().backward()
 print("variance:", var.detach().flatten().tolist())
 print("sqrt(var) by hand: gradient", h.grad[0, 0, :3].tolist(), "...")
 
+# %% [markdown]
+# And the same channel through `torch.std` and through `asp_lab`:
+
+# %%
 h_std = h.detach().clone().requires_grad_(True)
 h_std.std(dim=-1, unbiased=False).sum().backward()
-print("torch.std:         gradient", h_std.grad[0, 0, :3].tolist(), "...")
+print("torch.std: gradient", h_std.grad[0, 0, :3].tolist(), "...")
 
 h_lab = h.detach().clone().requires_grad_(True)
 mu_lab, sigma_lab = pooling.weighted_moments(h_lab, alpha)
 sigma_lab.sum().backward()
-print("asp_lab:           gradient", h_lab.grad[0, 0, :3].tolist(), "...",
+print("asp_lab:   gradient", h_lab.grad[0, 0, :3].tolist(), "...",
       f"sigma {sigma_lab[0, 0].item():.1e}")
+
+# %% tags=["remove-cell"]
+assert torch.isnan(h.grad).all()
+assert torch.isfinite(h_lab.grad).all()
 glue("lab_grad_max", h_lab.grad.abs().max().item())
 glue("lab_sigma_const", sigma_lab[0, 0].item())
 glue("var_floor", pooling.VAR_FLOOR)
@@ -682,35 +622,22 @@ glue("lab_grad_bound", 1 / (2 * pooling.VAR_FLOOR**0.5))
 # %% [markdown]
 # The hand-written `var.sqrt()` gives a NaN gradient for every frame, and one NaN in one
 # gradient turns every weight of the network into NaN at the next optimiser step.
-# `torch.std` itself no longer does this (this PyTorch version returns a zero gradient
-# there), but pooling layers do not call `torch.std`: they write the weighted variance by
-# hand and take `sqrt`, as above.
+# `torch.std` returns a zero gradient there, but pooling layers write the weighted variance
+# by hand, as above.
 #
 # `asp_lab` floors the variance at `VAR_FLOOR` = {glue:text}`var_floor:.0e` before the
 # square root, with the sums in float32, where that number is representable. The constant
-# channel now gets $\sigma$ = {glue:text}`lab_sigma_const:.1e` and a gradient of exactly
-# {glue:text}`lab_grad_max:.1f` (`clamp` passes no gradient below its floor), and anywhere
-# above the floor $\partial\sigma/\partial\sigma^2$ is at most
-# $1/(2\sqrt{\text{floor}})$ = {glue:text}`lab_grad_bound:.0e`.
+# channel gets $\sigma$ = {glue:text}`lab_sigma_const:.1e` and a gradient of exactly
+# {glue:text}`lab_grad_max:.1f` (`clamp` passes no gradient below its floor), and above the
+# floor $\partial\sigma/\partial\sigma^2$ is at most $1/(2\sqrt{\text{floor}})$ =
+# {glue:text}`lab_grad_bound:.0e`.
 #
 # Every implementation in the field has such a floor; they differ in its size and in where
-# it is applied. Read from the sources:
-#
-# - SpeechBrain, `speechbrain/lobes/models/ECAPA_TDNN.py`,
-#   `AttentiveStatisticsPooling._compute_statistics`: two-pass, then `clamp(eps)`, with a
-#   comment that points at PyTorch #4320; padded frames masked with `-inf`.
-# - NeMo, `nemo/collections/asr/parts/submodules/tdnn_attention.py`,
-#   `get_statistics_with_mask`: two-pass, then `clamp(eps)`; padded frames masked with
-#   `-inf` in `AttentivePoolLayer`.
-# - WeSpeaker, `wespeaker/models/pooling_layers.py`, `ASTP.forward`: one-pass
-#   $E[x^2]-\mu^2$, then `clamp` (older versions of the file used a smaller floor); the same
-#   file's `ASP` class has the post's line exactly, clamp included.
-# - Kaldi, `src/nnet3/nnet-general-component.cc`, `StatisticsPoolingComponent::Propagate`:
-#   one-pass, then `ApplyFloor(variance_floor_)`.
-#
-# The floors, with what they mean for $\sigma$ and what becomes of them in float16:
+# it is applied. Read from their sources (SpeechBrain's `ECAPA_TDNN.py`, NeMo's
+# `tdnn_attention.py`, WeSpeaker's `pooling_layers.py`, Kaldi's
+# `nnet-general-component.cc`):
 
-# %%
+# %% tags=["remove-input"]
 field = [
     ("the post (asp_lab/blog.py)", "one-pass", POST_CLAMP),
     ("WeSpeaker ASTP", "one-pass", 1e-7),
@@ -728,16 +655,15 @@ show_table(
 )
 
 # %% [markdown]
-# The last column matters for half precision: a floor of $10^{-10}$ or $10^{-12}$ rounds to
-# zero in float16, so an implementation that runs its pooling in float16 (for instance
-# under autocast without upcasting) has no floor at all and gets the NaN gradient back.
-# That is one more reason to accumulate the moments in float32.
+# A floor of $10^{-10}$ or $10^{-12}$ rounds to zero in float16 (last column), so pooling
+# run in float16 has no floor at all and gets the NaN gradient back: one more reason to
+# accumulate the moments in float32.
 #
 # A floor is not free either: any true $\sigma$ below $\sqrt{\text{floor}}$ is reported as
 # $\sqrt{\text{floor}}$. Figure 4 feeds channels of mean zero and a known spread to
 # `asp_lab` and to the post's formula.
 
-# %% mystnb={"image": {"alt": "Reported sigma against true standard deviation on log-log axes: the post's code (circles) and asp_lab (triangles) against the dotted diagonal; small spreads are reported as sqrt(floor)."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Reported sigma against true standard deviation on log-log axes: the post's code (circles) and asp_lab (triangles) against the dotted diagonal; small spreads are reported as sqrt(floor)."}}
 true_sigma = np.logspace(-9, 0, 37)
 zn = torch.randn(T, dtype=torch.float64)
 zn = (zn - zn.mean()) / zn.std(unbiased=False)  # mean 0, spread exactly 1
@@ -769,21 +695,18 @@ glue("post_sigma_milli", reported_post[i_milli])
 glue("post_factor_milli", reported_post[i_milli] / true_sigma[i_milli])
 
 # %% [markdown]
-# *Figure 4. Reported against true standard deviation for channels of mean zero, so that
-# no cancellation is involved, only the floor. Below $\sqrt{\text{floor}}$ each line goes
-# flat.*
+# *Figure 4. The post's floor sits within reach of real spreads; `asp_lab`'s is far below
+# them.* Reported against true standard deviation for channels of mean zero (no
+# cancellation, only the floor): below $\sqrt{\text{floor}}$ each line goes flat.
 #
 # `asp_lab` never reports less than {glue:text}`lab_min_sigma:.1e`, the post never less
 # than {glue:text}`post_min_sigma:.2e`: a channel whose real spread is $10^{-3}$ comes back
 # as {glue:text}`post_sigma_milli:.2e`, {glue:text}`post_factor_milli:.1f` times too large.
-# Spreads that small are rare in normalised features, but the post's floor sits within
-# reach of plausible values, while `asp_lab`'s is far below them.
 #
 # ## 5. Rows with no valid frame
 #
-# Batches pad utterances to a common length, and attention must give padding no weight.
-# The standard way is to set the scores of padded frames to $-\infty$ before the softmax.
-# If a row has *no* valid frame, every score is $-\infty$, and the softmax is
+# Attention must give padding no weight: the scores of padded frames are set to $-\infty$
+# before the softmax. If a row has *no* valid frame, every score is $-\infty$, and the softmax is
 # $e^{-\infty} / \sum e^{-\infty} = 0/0$:
 
 # %%
@@ -804,15 +727,13 @@ except ValueError as err:
 
 # %% [markdown]
 # The opposite mistake is a mask that is too weak. s3prl issue #579 reports that its
-# `AttentivePoolingModule` (`s3prl/downstream/model.py`) adds the boolean mask itself to
-# the scores, $+1$ on valid frames and $+0$ on padding, instead of $-\infty$ on padding.
-# The softmax ignores a common shift, so that is the same as subtracting just 1 from the
-# padded scores: padding keeps a factor $e^{-1}$ of the weight it would have without any
-# mask. How much weight is that? Below, scores are standard normal on valid frames and 0 on
-# padding (what a linear layer gives for zero-padded frames with zero bias), in a batch
-# padded to {glue:text}`T_pad` frames:
+# `AttentivePoolingModule` adds the boolean mask itself to the scores, $+1$ on valid frames
+# and $+0$ on padding, instead of $-\infty$ on padding: padding keeps a factor $e^{-1}$ of
+# the weight it would have without a mask. How much weight is that? Scores are standard
+# normal on valid frames and 0 on padding (a linear layer on zero-padded frames with zero
+# bias), in a batch padded to {glue:text}`T_pad` frames:
 
-# %%
+# %% tags=["remove-input"]
 T_pad = 300
 glue("T_pad", T_pad)
 e = torch.randn(T_pad, generator=torch.Generator().manual_seed(1))
@@ -838,42 +759,40 @@ glue("pad_none_75", pad_mass[75, "none"])
 # %% [markdown]
 # *Table: attention mass that lands on padded frames.* With a quarter of the row valid,
 # the +1/0 mask still leaves {glue:text}`pad_s3prl_75:.0%` of the weight on padding (no
-# mask: {glue:text}`pad_none_75:.0%`); the $-\infty$ mask leaves exactly none. The
-# weighted mean and standard deviation then depend on how much padding the batch happened
-# to add. `asp_lab.pooling.attention_weights` masks with $-\infty$ and refuses empty rows,
-# which together guarantee that padding changes nothing and nothing becomes NaN.
+# mask: {glue:text}`pad_none_75:.0%`); the $-\infty$ mask leaves exactly none.
+# `asp_lab.pooling.attention_weights` masks with $-\infty$ and refuses empty rows: padding
+# changes nothing, and nothing becomes NaN.
 #
 # ## 6. The post's block, measured
 #
-# Finally the real thing: the post's `ASP` block against
-# `AttentiveStatisticsPooling(mode="channel")` {cite:p}`desplanques2020ecapa`, which
-# computes the same function (channel-wise scores, ReLU, no batch norm), with the post's
-# weights copied in. The post's first `Conv1d` is $W, b$ and its second is $v, k$.
+# The post's `ASP` block against `AttentiveStatisticsPooling(mode="channel")`
+# {cite:p}`desplanques2020ecapa`, which computes the same function, with the post's weights
+# copied in (its first `Conv1d` is $W, b$, its second $v, k$).
 
 # %%
 torch.manual_seed(0)
 B, C, T = 4, 32, 300
 post = blog.ASP(C).eval()
-ours = pooling.AttentiveStatisticsPooling(C, attention_channels=128, mode="channel")
+ours = pooling.AttentiveStatisticsPooling(C, 128, mode="channel")  # A = 128
 with torch.no_grad():
     ours.W.copy_(post.attention[0].weight[:, :, 0])
     ours.b.copy_(post.attention[0].bias)
     ours.v.copy_(post.attention[2].weight[:, :, 0])
     ours.k.copy_(post.attention[2].bias)
-
 z = torch.randn(B, C, T)
 with torch.no_grad():
     agree = (post(z) - ours(z)).abs().max().item()
 print(f"largest difference between the two blocks at m/s = 1: {agree:.2e}")
+
+# %% tags=["remove-cell"]
 glue("blocks_agree", agree)
 
 # %% [markdown]
 # They agree to {glue:text}`blocks_agree:.0e` on zero-mean inputs. Now the inputs get a
 # growing mean, $x = m + z$, in float32. The reference is `asp_lab`'s block in float64 on
-# the same float32 inputs; the fraction of the post's $\sigma$ values that sit at
-# $\sqrt{10^{-5}}$ counts the clamped channels.
+# the same float32 inputs.
 
-# %% mystnb={"image": {"alt": "Two panels in float32 against the mean/spread ratio m/s: the median relative error of sigma for the post's one-pass formula and asp_lab's, and the fraction of channels clamped."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Two panels in float32 against the mean/spread ratio m/s: the median relative error of sigma for the post's one-pass formula and asp_lab's, and the fraction of channels clamped."}}
 block_ratios = np.logspace(0, 4, 17)
 ours64 = copy.deepcopy(ours).double()
 post_err, ours_err, post_clamped = [], [], []
@@ -922,25 +841,25 @@ glue("post_clamped_max", post_clamped[-1])
 glue("post_clamp_first", block_ratios[np.nonzero(post_clamped > 0)[0][0]])
 
 # %% [markdown]
-# *Figure 5. Left: relative error of $\sigma$ from the post's block (orange) and from
-# `asp_lab` (pink) with the same weights, on inputs of growing mean. Right: the fraction of
-# the post's standard deviations that the clamp replaced by $\sqrt{10^{-5}}$.*
+# *Figure 5. The post's block loses $\sigma$ as the sweep predicted, then clamps it;
+# `asp_lab`'s stays accurate.* Left: relative error of $\sigma$ from the post's block
+# (orange) and from `asp_lab` (pink) with the same weights, on inputs of growing mean.
+# Right: the fraction of the post's standard deviations that the clamp replaced by
+# $\sqrt{10^{-5}}$.
 #
 # The post's error is {glue:text}`post_err_100:.1e` at $m/s = 100$ and
 # {glue:text}`post_err_1000:.1%` at $m/s = 1000$; it passes 1% at $m/s \approx$
 # {glue:text}`post_cross:.0f`. From $m/s \approx$ {glue:text}`post_clamp_first:.0f` the
 # clamp starts replacing values, and at $m/s = 10^4$ it has replaced
 # {glue:text}`post_clamped_max:.0%` of them. `asp_lab`'s error is at most
-# {glue:text}`ours_err_max:.1e` anywhere. It does grow slowly with $m/s$, and not because
-# of the variance: the scores $W h_t$ are computed in float32 from frames of size $m$, so
-# their rounding errors grow like $u\,m$, and the attention weights carry them into
+# {glue:text}`ours_err_max:.1e` anywhere; it grows slowly with $m/s$ because the scores
+# $W h_t$ are computed from frames of size $m$, and the weights carry their rounding into
 # $\sigma$.
 #
 # The same blocks converted to float16 and bfloat16 with `.to(dtype)`, on inputs rounded to
-# that dtype. The reference is the converted block run in float64 on the same rounded
-# inputs, so only the arithmetic is measured, not the rounding of the inputs.
+# that dtype (reference: the converted block in float64 on the same rounded inputs):
 
-# %%
+# %% tags=["remove-input"]
 half, table = {}, []
 with torch.no_grad():
     for dname in ("float16", "bfloat16"):
@@ -973,22 +892,16 @@ glue("half_ours_bf16_1000", half["bfloat16", 1000, "asp_lab"][1])
 # *Table: the two blocks in half precision (finite: fraction of $\sigma$ values that are
 # finite; error: median relative error of the finite ones).*
 #
-# Both blocks stay finite in bfloat16, whose range is float32's. In float16 the post's
-# block returns {glue:text}`half_post_f16_1000_finite:.0%` finite values at $m/s = 1000$:
-# $x^2$ overflowed. Where it is finite its error is already
+# In float16 the post's block returns {glue:text}`half_post_f16_1000_finite:.0%` finite
+# values at $m/s = 1000$: $x^2$ overflowed. Where it is finite its error is already
 # {glue:text}`half_post_f16_10:.1%` (float16) and {glue:text}`half_post_bf16_10:.0%`
 # (bfloat16) at $m/s = 10$. `asp_lab` stays near the unit roundoff of the format up to
-# $m/s = 100$ ({glue:text}`half_ours_f16_100:.1e` and
-# {glue:text}`half_ours_bf16_100:.1e`). At $m/s = 1000$ in bfloat16 its error is still
-# {glue:text}`half_ours_bf16_1000:.1%`. The weights' sum is not the cause: the block keeps
-# $\alpha$ in float32 and `weighted_moments` divides it by its sum. To find the cause, the
-# next cell takes the bfloat16 block at $m/s = 100$ and $1000$ and measures three things:
-# the same block (same bfloat16 parameters and frames) run in float32; the scores $e_t$
-# computed in bfloat16, as the block does, against float64, and the weights and $\sigma$
-# that follow from them; and how much of the spread the frames keep once stored in
-# bfloat16.
+# $m/s = 100$ ({glue:text}`half_ours_f16_100:.1e` and {glue:text}`half_ours_bf16_100:.1e`);
+# at $m/s = 1000$ in bfloat16 it is {glue:text}`half_ours_bf16_1000:.1%` off, because its
+# attention scores are computed in bfloat16 ("Going further" below).
 
-# %%
+# %% tags=["remove-cell"]
+# Where the bfloat16 block's error comes from (quoted in "Going further").
 def sigma_change(frames: torch.Tensor, a: torch.Tensor, a_ref: torch.Tensor) -> float:
     """Median relative change of the exact (float64) sigma when weights a replace a_ref."""
     s, s_ref = (pooling.weighted_moments(frames.double(), w)[1] for w in (a, a_ref))
@@ -1026,75 +939,59 @@ with torch.no_grad():
             glue(f"diag_{key}_{r}", value)
         glue(f"diag_one_in_{r}", 1 / d["off_common"])
 
-labels = {
-    "block": "asp_lab block in bfloat16: error of sigma",
-    "f32": "same parameters and frames, block run in float32: error of sigma",
-    "score_err": "scores computed in bfloat16: error (score units)",
-    "score_spread": "spread of the true scores over time (score units)",
-    "weight_err": "weights from the bfloat16 scores: relative error",
-    "sigma_stored": "exact moments with those weights: error of sigma",
-    "sigma_unrounded": "the same weights on the frames before rounding: error of sigma",
-    "spacing": "bfloat16 spacing near m (exact)",
-    "distinct": "distinct stored values per channel (mean)",
-    "off_common": "fraction of frames off the channel's most common value (mean)",
-}
-show_table(["", "m/s = 100", "m/s = 1000"],
-           [[text] + [f"{diag[r][key]:.3g}" for r in (100, 1000)]
-            for key, text in labels.items()])
-
 # %% [markdown]
-# *Table: where the bfloat16 block's error comes from, at two ratios (medians over
-# channels, or over frames for the scores and weights, unless the row says otherwise;
-# errors of $\sigma$ and of the weights are relative).*
+# ## What to remember
 #
-# Run in float32 on the same bfloat16 parameters and frames, the block at $m/s = 1000$ is
-# only {glue:text}`diag_f32_1000:.1e` off, so the loss is in bfloat16 arithmetic, and apart
-# from casting $\sigma$ back, the only part of the block that still computes in bfloat16
-# is the scores:
-# $W h_t + b$ from frames near 1000, then $v^\top f(\cdot) + k$, each rounded to eight
-# significant bits. Their median error is {glue:text}`diag_score_err_1000:.2f`
-# (at $m/s = 100$: {glue:text}`diag_score_err_100:.3f`; it grows with $m$), more than
-# the spread of the true scores over time ({glue:text}`diag_score_spread_1000:.2f`). The
-# weights are then a median {glue:text}`diag_weight_err_1000:.0%` off, and exact moments
-# with those weights put $\sigma$ {glue:text}`diag_sigma_stored_1000:.1%` off: nearly all
-# of the block's error.
-#
-# The frames make it worse. Near 1000, neighbouring bfloat16 numbers are
-# {glue:text}`diag_spacing_1000:.0f` apart, against a spread $s = 1$: a stored channel
-# keeps {glue:text}`diag_distinct_1000:.1f` distinct values on average, and only about one
-# frame in {glue:text}`diag_one_in_1000:.0f` differs from the most common one. The
-# spread rests on those few frames, so their weight errors do not average out: the same
-# wrong weights on the frames before rounding move $\sigma$ by
-# {glue:text}`diag_sigma_unrounded_1000:.1%`, on the stored frames by
-# {glue:text}`diag_sigma_stored_1000:.1%`. At $m/s = 100$, where a stored channel still
-# keeps {glue:text}`diag_distinct_100:.1f` values, the two agree
-# ({glue:text}`diag_sigma_unrounded_100:.1e` and {glue:text}`diag_sigma_stored_100:.1e`).
-# No variance formula can repair wrong weights; scores computed in float32, or normalised
-# features, can.
-#
-# ```{admonition} Recommendations
-# :class: tip
 # - **Two-pass.** Compute $\sigma^2 = \sum_t \alpha_t (h_t - \mu)^2$ after $\mu$, never
-#   $\sum_t \alpha_t h_t^2 - \mu^2$. It costs one more pass and removes the cancellation
-#   (Figures 1 and 5).
-# - **Accumulate in float32, and divide the weights by their sum there.** Upcast
-#   half-precision frames and weights before the sums and cast the results back. Weights
-#   rounded to half precision miss one, and used as they are they put $\sigma$
-#   {glue:text}`raw_f16_1000:.1%` off in float16 at $m/s = 1000$ (section 2); `asp_lab`
-#   renormalises them in float32. Float32 sums also keep a small floor representable.
-# - **Floor the variance before the square root**, at a value far below any real spread
-#   (`asp_lab`: `VAR_FLOOR`, in float32), so that a constant channel gets a finite
-#   gradient. Do not rely on the floor to hide negative variances: with two-pass there are
-#   none.
+#   $\sum_t \alpha_t h_t^2 - \mu^2$: the one-pass error grows like $u\,(m/s)^2$, and the
+#   post's clamp hides the failures (Figures 1, 2 and 5).
+# - **Accumulate in float32**, and divide the weights by their sum there: half-precision
+#   sums cancel, overflow and lose small floors.
+# - **Floor the variance before the square root**, far below any real spread (`asp_lab`:
+#   `VAR_FLOOR`, in float32), so that a constant channel gets a finite gradient instead of
+#   NaN.
 # - **Mask padding with $-\infty$ and refuse empty rows.** A weaker mask leaves weight on
-#   padding; an all-padding row makes the softmax 0/0. Check lengths before the softmax and
-#   name the offending row.
-# - **Compute the attention scores in float32, or normalise what reaches the pooling layer
-#   in half precision.** Large offsets hurt the scores as well as the variance: `asp_lab`
-#   computes the scores in the input's dtype, and in bfloat16 at $m/s = 1000$ that leaves
-#   its block {glue:text}`half_ours_bf16_1000:.1%` off, against
-#   {glue:text}`diag_f32_1000:.1e` for the same block in float32.
-# ```
+#   padding; an all-padding row makes the softmax 0/0.
+# - **In half precision, large offsets hurt the scores too:** compute the attention scores
+#   in float32, or normalise what reaches the pooling layer.
+#
+# ## Going further
+#
+# ````{admonition} Half-precision weights that do not sum to one
+# :class: dropdown
+# Weights rounded to float16 or bfloat16 no longer sum to one (here they miss it by up to
+# {glue:text}`wsum_dev_float16:.1e` and {glue:text}`wsum_dev_bfloat16:.1e`). Weights that
+# sum to $1 + \delta$ give $\hat\mu = (1 + \delta)\,\mu$ and
+# $\hat\sigma^2 = (1 + \delta)\,(\sigma^2 + \delta^2 \mu^2)$, which adds about $(\delta m)^2$
+# to the variance. Used as they are, with float32 two-pass sums, uniform weights put
+# $\sigma$ {glue:text}`raw_f16_1000:.1%` off in float16 at $m/s = 1000$
+# ($\delta$ = {glue:text}`delta_f16_1000:.1e`) and {glue:text}`raw_bf16_100:.1%` off in
+# bfloat16 at $m/s = 100$ ($\delta$ = {glue:text}`delta_bf16_100:.1e`); the formula
+# predicts {glue:text}`raw_pred_f16_1000:.1%` and {glue:text}`raw_pred_bf16_100:.1%`.
+# `asp_lab`, which divides by the sum, is {glue:text}`asp_f16_1000:.1e` and
+# {glue:text}`asp_bf16_100:.1e` off: what rounding the exact value to the format costs
+# ({glue:text}`round_f16_1000:.1e` and {glue:text}`round_bf16_100:.1e`), since it casts
+# $\sigma$ back to the input's dtype.
+# ````
+#
+# ````{admonition} Where the bfloat16 block's error comes from
+# :class: dropdown
+# Run in float32 on the same bfloat16 parameters and frames, the block at $m/s = 1000$ is
+# only {glue:text}`diag_f32_1000:.1e` off, so the loss is in bfloat16 arithmetic, and the
+# only part of the block that still computes in bfloat16 is the scores: $W h_t + b$ from
+# frames near 1000, each rounded to eight significant bits. Their median error is
+# {glue:text}`diag_score_err_1000:.2f` (at $m/s = 100$:
+# {glue:text}`diag_score_err_100:.3f`), more than the spread of the true scores over time
+# ({glue:text}`diag_score_spread_1000:.2f`). The weights are then a median
+# {glue:text}`diag_weight_err_1000:.0%` off, and exact moments with those weights put
+# $\sigma$ {glue:text}`diag_sigma_stored_1000:.1%` off: nearly all of the block's error.
+# The stored frames make it worse: near 1000, bfloat16 numbers are
+# {glue:text}`diag_spacing_1000:.0f` apart against a spread of 1, a channel keeps
+# {glue:text}`diag_distinct_1000:.1f` distinct values, and only about one frame in
+# {glue:text}`diag_one_in_1000:.0f` differs from the most common one, so the weight errors
+# do not average out. No variance formula can repair wrong weights; scores computed in
+# float32, or normalised features, can.
+# ````
 #
 # ## Exercises
 
