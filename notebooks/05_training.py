@@ -10,25 +10,23 @@
 # # Training speaker embeddings
 #
 # Chapters 1 to 4 pooled frames that nobody had trained. This chapter trains the layers
-# around the pooling: a small x-vector network {cite:p}`snyder2018xvectors` that learns to
-# tell training speakers apart, and whose pooled, projected output, the *speaker embedding*,
-# is then compared between utterances of speakers it has never heard. We train one small
-# model live, so that you can watch the loop and its loss; then we load the models trained
-# with the full recipe (asp_lab ships them; `make models` trains them again), with
-# statistics pooling and with two kinds of attentive statistics pooling (ASP), several
-# seeds each, and measure them: equal error rate (EER), minimum
-# detection cost (minDCF) and DET curves, each with a confidence interval, under clean
-# conditions and under noise.
+# around the pooling: a small x-vector network {cite:p}`snyder2018xvectors` learns to tell
+# training speakers apart, and its pooled, projected output, the *speaker embedding*, is then
+# compared between utterances of speakers it has never heard. You will learn:
 #
-# The finding, stated before the numbers: on this data, the seeds of one pooling differ
-# from each other by more than the poolings' means do, every model's confidence interval
-# overlaps every other's, and no paired comparison of an ASP model with the
-# statistics-pooling model of the same seed excludes zero. Which pooling has the lowest
-# mean EER even changes when the same models are trained with a pooling layer that computes
-# the same formulas, rounded in another order. The data cannot show that attention helps here, nor
-# rank the poolings with confidence; the chapter shows how to see that, and why a single
-# run per method, as in the paper that introduced ASP {cite:p}`okabe2018attentive`,
-# cannot either.
+# - how a speaker-verification test is built from trials, and what a small test set can and
+#   cannot show;
+# - the network, its input and its loss (additive angular margin softmax), and how to read
+#   a training curve that rises on purpose;
+# - how to measure a model: equal error rate (EER), minimum detection cost (minDCF) and DET
+#   curves, each with an interval that resamples speakers;
+# - how to compare two poolings fairly: several seeds, and paired intervals.
+#
+# We train one small model live, then measure the models that asp_lab ships: statistics
+# pooling and two kinds of attentive statistics pooling (ASP), several seeds each. The
+# finding, stated before the numbers: on this data the seeds of one pooling differ by more
+# than the poolings do, so the data cannot show that attention helps here, nor can a single
+# run per method, as in the paper that introduced ASP {cite:p}`okabe2018attentive`.
 #
 # Data: speech from LibriSpeech train-clean-100 and test-other
 # {cite:p}`panayotov2015librispeech` (CC BY 4.0), noise recordings from Speech Commands
@@ -69,19 +67,26 @@ if "google.colab" in sys.modules:
     print("GPU:", torch.cuda.get_device_name(0) if torch.cuda.is_available()
           else "none (Runtime > Change runtime type > GPU to get one)")
 
+
 # %%
+import numpy as np
+import torch
+
+import asp_lab
+from asp_lab import analysis, data, features, metrics, models, train
+
+# %% tags=["remove-cell"]
+# The book's plumbing: plotting, tables, glue (the values the prose quotes), the shipped results.
+torch.set_num_threads(1)  # one thread: what the shipped models used, and fast on a busy machine
 import itertools
 import json
 import re
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from IPython.display import Markdown
 
-import asp_lab
-from asp_lab import analysis, bench, data, features, metrics, models, train, viz
+from asp_lab import viz
 
 
 def glue(name: str, value) -> None:
@@ -93,7 +98,6 @@ show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and t
 
 
 CHAPTER_START = time.perf_counter()
-torch.set_num_threads(1)  # one thread: what the shipped models used, and fast on a busy machine
 POOLINGS = ("stats", "asp-scalar", "asp-channel")
 COLOURS = viz.MODEL_COLOURS  # the book's colours per model (colour-blind safe)
 results = json.loads((analysis.CHECKPOINT_DIR / "results.json").read_text())
@@ -110,20 +114,17 @@ print("shipped models:", ", ".join(shipped))
 
 # %%
 test_utts = data.utterances("test-other")
-trials = data.trials("test-other")
+trials = data.trials("test-other")  # every pair of utterances
 n_target = sum(t.target for t in trials)
+print(f"{len(test_utts)} utterances, {len(trials)} trials, {n_target} target")
+
+# %% tags=["remove-cell"]
 test_speakers = sorted({u.speaker for u in test_utts})
 # LibriSpeech file names are <speaker>-<chapter>-<utterance>: a chapter is one recording session
 sessions = {s: {u.name.split("-")[1] for u in test_utts if u.speaker == s} for s in test_speakers}
 all_train = train.load_training_data(train.TrainConfig())[0]  # every training utterance, float32
 train_speakers = {u.speaker for u in data.utterances("train-clean-100")}
 test_seconds = sum(data.load_audio(u.path).size for u in test_utts) / data.SAMPLE_RATE
-print(f"test-other: {len(test_speakers)} speakers, {len(test_utts)} utterances "
-      f"({test_seconds / 60:.1f} min), {len(trials)} trials: {n_target} target, "
-      f"{len(trials) - n_target} non-target; recording sessions per speaker: "
-      f"{sorted({len(v) for v in sessions.values()})}")
-print(f"train-clean-100: {len(train_speakers)} speakers, {len(all_train)} utterances "
-      f"({sum(a.size for a in all_train) / data.SAMPLE_RATE / 60:.1f} min)")
 assert len(trials) == len(test_utts) * (len(test_utts) - 1) // 2
 glue("n_test_speakers", len(test_speakers))
 glue("n_test_utts", len(test_utts))
@@ -144,28 +145,25 @@ glue("n_noises", len(data.noise_names()))
 
 # %% [markdown]
 # The test set has {glue:text}`n_test_speakers` speakers with
-# {glue:text}`utts_per_test_speaker` utterances each ({glue:text}`test_minutes:.1f`
-# minutes), hence {glue:text}`n_trials:,` trials: {glue:text}`n_target` target trials (same
-# speaker) and {glue:text}`n_nontarget:,` non-target trials. Training uses
-# {glue:text}`n_train_speakers` other speakers from train-clean-100 with one utterance each
+# {glue:text}`utts_per_test_speaker` utterances each, hence {glue:text}`n_trials:,` trials,
+# of which {glue:text}`n_target` are target trials (same speaker). Training uses
+# {glue:text}`n_train_speakers` other speakers from train-clean-100, with one utterance each
 # ({glue:text}`train_minutes:.0f` minutes in all).
 #
-# Say plainly what data this small can and cannot show:
+# What data this small can and cannot show:
 #
 # - **It can** show the whole pipeline working on real speech: a network learning from
 #   scratch in minutes on a CPU, embeddings that separate unseen speakers far better than
-#   chance, the effect of noise and of noise augmentation when the effect is large, and how
-#   wide honest error bars are.
-# - **It cannot** rank methods whose difference is a few tenths of a percent of EER. With
-#   {glue:text}`n_test_speakers` test speakers, the trials are not independent: all
-#   {glue:text}`n_target` target trials come from {glue:text}`n_test_speakers` voices, and
-#   one unusual speaker moves the EER of every system. The intervals below therefore
-#   resample *speakers*, not trials.
+#   chance, large effects such as that of noise augmentation, and how wide honest error bars
+#   are.
+# - **It cannot** rank methods whose difference is a few tenths of a percent of EER. All
+#   target trials come from {glue:text}`n_test_speakers` voices, so the trials are not
+#   independent: one unusual speaker moves the EER of every system. The intervals below
+#   therefore resample *speakers*, not trials.
 # - **It cannot** show robustness to a change of session. Each training speaker has one
-#   utterance, so one recording session, and each test speaker's utterances come from at
-#   most {glue:text}`max_sessions` session (one audiobook chapter). Within-speaker variation
-#   is small on both sides, so a system can succeed by recognising the recording as much as
-#   the voice. The untrained baseline below shows how far that goes.
+#   recording session, and each test speaker's utterances come from at most
+#   {glue:text}`max_sessions` session. A system can succeed by recognising the recording as
+#   much as the voice; the baseline without training below shows how far that goes.
 
 # %% [markdown]
 # ## The model and its loss
@@ -173,21 +171,20 @@ glue("n_noises", len(data.noise_names()))
 # ### A small x-vector network
 #
 # `asp_lab.models.TDNN` follows the x-vector network {cite:p}`snyder2018xvectors`, scaled
-# down so that it trains on two CPU cores. We read its sizes from a shipped checkpoint (the
-# defaults of `build_model` are those of a full-size x-vector, not these):
+# down so that it trains on two CPU cores. One of the shipped models:
 
 # %%
 model_stats = asp_lab.load_model("stats")
+print(model_stats)
+
+# %% tags=["remove-cell"]
 size = model_stats.config
 cfg_shipped = shipped["stats-seed0"]["train_config"]  # every shipped model's recipe but pooling
 for name in shipped:
     other = dict(shipped[name]["train_config"], pooling=None, seed=None, noise_aug=None)
     assert other == dict(cfg_shipped, pooling=None, seed=None, noise_aug=None), name
     assert asp_lab.load_model(name).config == dict(size, pooling=shipped[name]["train_config"]["pooling"])
-print("checkpoint config:", size)
-print(model_stats)
 params = {p: shipped[f"{p}-seed0"]["parameters"] for p in POOLINGS}
-print("parameters:", params)
 glue("n_mels", size["n_mels"])
 glue("channels", size["channels"])
 glue("pool_channels", size["pool_channels"])
@@ -208,25 +205,20 @@ glue("asp_channel_extra", params["asp-channel"] - params["stats"])
 # From log-mel frames $x$ ({glue:text}`n_mels` bands, one frame every
 # {glue:text}`hop_ms:.0f` ms) to an embedding:
 #
-# 1. **Frame layers.** {glue:text}`n_frame_layers` 1-D convolutions over time (kernel sizes
-#    {glue:md}`kernels` with dilations {glue:md}`dilations`), each followed by ReLU and batch
-#    norm, with
-#    {glue:text}`channels` channels and then $P =$ {glue:text}`pool_channels` at the last
-#    layer. Each output frame $h_t$ sees {glue:text}`context_frames` input frames
-#    ({glue:text}`context_ms` ms).
+# 1. **Frame layers.** {glue:text}`n_frame_layers` 1-D convolutions over time, each
+#    followed by ReLU and batch norm. Each output frame $h_t$ sees
+#    {glue:text}`context_frames` input frames ({glue:text}`context_ms` ms).
 # 2. **The pooling slot.** Statistics pooling, $[\mu; \sigma]$ with uniform weights, or ASP,
-#    where a small network with $A =$ {glue:text}`attention_channels` hidden units scores each
-#    frame, $e_t = v^\top f(W h_t + b) + k$, and the softmax weights
-#    $\alpha_t$ give the weighted mean and standard deviation (chapter 2). `asp-scalar` has
-#    one weight per frame, as in {cite:t}`okabe2018attentive`; `asp-channel` one per frame and
-#    channel, as in ECAPA-TDNN {cite:p}`desplanques2020ecapa` (chapter 3). Either way the
-#    slot outputs a vector of $2P$ numbers.
-# 3. **Segment layers.** A linear layer with ReLU and batch norm, then a linear layer to the
-#    embedding of $E =$ {glue:text}`embed_dim` numbers.
+#    where a small network scores each frame, $e_t = v^\top f(W h_t + b) + k$, and the
+#    softmax weights $\alpha_t$ give the weighted mean and standard deviation (chapter 2).
+#    `asp-scalar` has one weight per frame, as in {cite:t}`okabe2018attentive`;
+#    `asp-channel` one per frame and channel, as in ECAPA-TDNN
+#    {cite:p}`desplanques2020ecapa` (chapter 3).
+# 3. **Segment layers.** Two linear layers to the embedding of $E =$
+#    {glue:text}`embed_dim` numbers.
 #
-# The whole network has {glue:text}`params_stats` parameters with statistics pooling; the
-# attention adds {glue:text}`asp_scalar_extra` (scalar) or {glue:text}`asp_channel_extra`
-# (channel-wise).
+# The network has {glue:text}`params_stats` parameters with statistics pooling; scalar
+# attention adds {glue:text}`asp_scalar_extra`.
 #
 # ### What the network sees
 #
@@ -236,25 +228,26 @@ glue("asp_channel_extra", params["asp-channel"] - params["stats"])
 # \tilde x_{c,t} = x_{c,t} - \frac{1}{T} \sum_{t'=1}^{T} x_{c,t'} ,
 # $$
 #
-# `asp_lab.features.model_input`. A fixed gain per frequency band, a microphone's colour for
-# example, adds a constant to $x_{c,t}$ at every $t$ and disappears. So does the long-term
-# average spectrum of the voice itself; the network must find the speaker in how the
-# spectrum *moves*. Note what this does to statistics pooling of the raw input: the mean
-# part of $[\mu; \sigma]$ is exactly zero.
+# `asp_lab.features.model_input`. A fixed gain per frequency band (a microphone's colour)
+# adds a constant to $x_{c,t}$ at every $t$ and disappears; so does the voice's long-term
+# average spectrum. The network must find the speaker in how the spectrum *moves*.
 #
 # ### Training batches
 #
 # Each training step draws a batch of equal-length random crops, one per speaker drawn, and
-# adds noise to some of them. The recipe, read from the shipped models' `train_config`:
+# adds noise to some of them. The recipe of the shipped models:
 
-# %%
+# %% tags=["remove-input"]
 seen_noises = list(cfg_shipped["noises"])
 unseen_noises = [n for n in data.noise_names() if n not in seen_noises]
 assert set(seen_noises) == set(train.SEEN_NOISES) and set(unseen_noises) == set(train.UNSEEN_NOISES)
-for key in ("steps", "batch_size", "lr", "crop_seconds", "noise_prob", "snr_db",
-            "whole_crop_prob", "noises", "margin", "margin_ramp", "scale"):
-    print(f"{key:16s} {cfg_shipped[key]}")
-print("unseen noises:  ", unseen_noises)
+recipe = {"steps": "training steps", "batch_size": "crops per batch",
+          "crop_seconds": "crop length (s)", "noise_prob": "probability of noise",
+          "snr_db": "SNR (dB)", "whole_crop_prob": "noise over the whole crop",
+          "noises": "noises seen in training", "lr": "learning rate (AdamW)",
+          "margin": "margin m (rad)", "scale": "scale s"}
+show_table(["setting", "value"],
+           [[what, f"<code>{cfg_shipped[key]}</code>"] for key, what in recipe.items()])
 glue("steps", cfg_shipped["steps"])
 glue("batch_size", cfg_shipped["batch_size"])
 glue("lr", cfg_shipped["lr"])
@@ -274,32 +267,31 @@ glue("unseen_noises", " and ".join(f"`{n}`" for n in unseen_noises))
 glue("n_seen", len(seen_noises))
 
 # %% [markdown]
-# A batch holds {glue:text}`batch_size` crops of the same length, drawn between
-# {glue:text}`crop_min:.0f` and {glue:text}`crop_max:.0f` s. Each crop gets noise with
-# probability {glue:text}`noise_prob:.1f`, at a signal-to-noise ratio drawn between
-# {glue:text}`snr_min:.0f` and {glue:text}`snr_max:.0f` dB, over the whole crop (probability
-# {glue:text}`whole_crop_prob:.1f`) or over a random stretch of it. Only
-# {glue:text}`n_seen` of the {glue:text}`n_noises` noise recordings are *seen* in training,
-# {glue:md}`seen_noises`; {glue:md}`unseen_noises` stay *unseen*, for testing. Here is one
-# crop as the network sees it, without and with a seen noise over its middle:
+# Only {glue:text}`n_seen` of the {glue:text}`n_noises` noise recordings are *seen* in
+# training, {glue:md}`seen_noises`; {glue:md}`unseen_noises` stay *unseen*, for testing. A
+# noisy crop gets its noise over the whole crop or over a random stretch of it. Here is one
+# crop as the network sees it, with and without a seen noise over its middle:
 
 # %%
 cfg_example = train.TrainConfig(**cfg_shipped)
-wave, labels = train.draw_batch(all_train, (), cfg_example, step=0)  # clean crops of step 0
+wave, labels = train.draw_batch(all_train, (), cfg_example, step=0)
 crop = wave[0].numpy()
+start, length = crop.size // 3, crop.size // 3  # noise over the middle third
 dishes = data.load_noise("doing_the_dishes")
-start, length = crop.size // 3, crop.size // 3
-EXAMPLE_SNR = 5.0
-noisy, _ = data.mix_noise(crop, dishes, EXAMPLE_SNR, start, length, rng=np.random.default_rng(0))
+rng = np.random.default_rng(0)
+noisy, _ = data.mix_noise(crop, dishes, 5.0, start, length, rng=rng)
 raw = features.log_mel_torch(torch.from_numpy(crop))[0]  # (n_mels, T)
-clean_in = features.model_input(torch.from_numpy(crop))[0]  # what the model sees
+clean_in = features.model_input(torch.from_numpy(crop))[0]  # the model's input
 noisy_in = features.model_input(torch.from_numpy(noisy))[0]
+
+# %% tags=["remove-cell"]
+EXAMPLE_SNR = 5.0
 assert torch.allclose(clean_in, raw - raw.mean(dim=-1, keepdim=True))
 assert clean_in.mean(dim=-1).abs().max() < 1e-4  # every band's mean is 0
 glue("example_seconds", crop.size / data.SAMPLE_RATE)
 glue("example_snr", EXAMPLE_SNR)
 
-# %% mystnb={"image": {"alt": "Three log-mel images of one training crop against time: raw log mel power, the same after removing each band's mean, and the same crop with dish-washing noise at 5 dB in its middle third, also mean-normalised."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Three log-mel images of one training crop against time: raw log mel power, the same after removing each band's mean, and the same crop with dish-washing noise at 5 dB in its middle third, also mean-normalised."}}
 fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, layout="constrained")
 speaker = data.utterances("train-clean-100")[int(labels[0])].speaker
 viz.spectrogram(axes[0], raw.numpy(), title=f"A {crop.size / 16000:.1f} s training crop "
@@ -315,11 +307,9 @@ for ax in axes[:2]:
 plt.show()
 
 # %% [markdown]
-# Top: the log-mel frames of a {glue:text}`example_seconds:.1f` s crop. Middle: after the
-# per-band mean normalisation, each band varies around zero; the picture of the speech is
-# the same but its overall colour per band is gone. Bottom: a seen noise added over the
-# middle third (dashed lines) at {glue:text}`example_snr:.0f` dB, after normalisation: the pauses fill with noise and
-# the weaker harmonics drown.
+# *Figure: removing each band's mean keeps the picture of the speech and drops its overall
+# colour; noise fills the pauses and drowns the weaker harmonics.* Bottom: a seen noise over
+# the middle third (dashed lines) at {glue:text}`example_snr:.0f` dB.
 #
 # ### The loss: additive angular margin softmax
 #
@@ -336,39 +326,35 @@ plt.show()
 #
 # a softmax cross-entropy in which the true speaker's angle is penalised by a margin $m$:
 # the embedding must be closer to its own speaker than to every other by at least $m$
-# radians to win clearly. The scale is $s =$ {glue:text}`scale:.0f` and the margin
-# $m =$ {glue:text}`margin:.1f` rad. The margin is 0 for the first
-# {glue:text}`margin_start:.0%` of the steps, so that the classes can form first, and rises
-# linearly to its full value at {glue:text}`margin_end:.0%` of the steps. The optimiser is
-# AdamW at a learning rate of {glue:text}`lr`, warmed up over the first
-# {glue:text}`warmup:.0%` of the steps, then decayed along a cosine. The *accuracy* recorded
-# during training is that of the nearest class by cosine, without the margin.
+# radians to win clearly. The margin is 0 for the first {glue:text}`margin_start:.0%` of the
+# steps, so that the classes can form first, and then rises linearly to its full value. The
+# learning rate is warmed up, then decayed along a cosine. The *accuracy* recorded during
+# training is that of the nearest class by cosine, without the margin.
 
 # %% [markdown]
 # ## Training a model live
 #
 # The shipped models each trained for {glue:text}`steps` steps on all
-# {glue:text}`n_train_speakers` speakers. That takes minutes, too long for a page, so we
-# train a smaller version here, with the same network, the same recipe and the same code
-# (`asp_lab.train.train`, the function `make models` calls): fewer speakers, shorter crops
-# and fewer steps.
+# {glue:text}`n_train_speakers` speakers, too long for a page. Here is a smaller version
+# with the same network, recipe and code (`asp_lab.train.train`): fewer speakers, shorter
+# crops and fewer steps.
 
 # %%
 live = train.TrainConfig(pooling="asp-scalar", seed=0, steps=250, n_speakers=50,
                          crop_seconds=(1.0, 1.5))
-assert live.model_kwargs() == {k: v for k, v in size.items() if k != "n_mels"} | {"pooling": "asp-scalar"}
+t0 = time.perf_counter()
+run = train.train(live, threads=1, progress=False)  # a line every 25 steps
+live_seconds = time.perf_counter() - t0
+live_eval = analysis.evaluate(run["model"], bootstrap=0)  # EER on test-other
+print(f"{live.steps} steps in {live_seconds:.0f} s; EER {live_eval['eer']:.1%}")
+
+# %% tags=["remove-cell"]
 # train() seeds torch with cfg.seed and then builds the network: so is this, its starting point
+assert live.model_kwargs() == {k: v for k, v in size.items() if k != "n_mels"} | {"pooling": "asp-scalar"}
 torch.manual_seed(live.seed)
 untrained = models.build_model(**live.model_kwargs()).eval()
 untrained_eval = analysis.evaluate(untrained, return_scores=True)
-
-t0 = time.perf_counter()
-run = train.train(live, threads=1, progress=False)  # prints a line every 25 steps
-live_seconds = time.perf_counter() - t0
-live_eval = analysis.evaluate(run["model"], bootstrap=0)
 curve = run["provenance"]["curve"]
-print(f"{live.steps} steps in {live_seconds:.1f} s; EER on test-other: "
-      f"untrained {untrained_eval['eer']:.1%}, trained {live_eval['eer']:.1%}")
 glue("live_steps", live.steps)
 glue("live_speakers", live.n_speakers)
 glue("live_crop_min", live.crop_seconds[0])
@@ -394,7 +380,7 @@ glue("live_ramp_start", ramp_start)
 glue("live_ramp_end", ramp_end)
 assert curve[-1]["loss"] < max(c["loss"] for c in curve) and curve[-1]["accuracy"] > curve[0]["accuracy"]
 
-# %% mystnb={"image": {"alt": "The live run's training loss and accuracy against step: the loss falls, rises as the angular margin is phased in (shaded), and falls again; the accuracy rises overall."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "The live run's training loss and accuracy against step: the loss falls, rises as the angular margin is phased in (shaded), and falls again; the accuracy rises overall."}}
 steps = np.array([c["step"] for c in curve])
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
 ax_loss.plot(steps, [c["loss"] for c in curve], color=COLOURS["asp-scalar"], marker=".")
@@ -413,35 +399,30 @@ ax_acc.legend(loc="upper left", fontsize="small")
 plt.show()
 
 # %% [markdown]
-# The live run: {glue:text}`live_steps` steps on {glue:text}`live_speakers` training
-# speakers with {glue:text}`live_crop_min:.0f` to {glue:text}`live_crop_max:.1f` s crops
-# took {glue:text}`live_seconds:.0f` s here. Each point averages {glue:text}`live_log_every`
-# steps. The loss starts at {glue:text}`live_first_loss:.2f` nats, above the
-# $\ln$ {glue:text}`live_speakers` $=$ {glue:text}`live_ln_classes:.2f` nats of a uniform
-# guess among {glue:text}`live_speakers` speakers: with the scale $s$, even random cosines
-# make confident guesses, mostly wrong. It falls. Then it *rises*, to
-# {glue:text}`live_peak_loss:.2f` at step {glue:text}`live_peak_step`, as the margin is
-# phased in (shaded, steps {glue:text}`live_ramp_start:.0f` to
-# {glue:text}`live_ramp_end:.0f`): the same embeddings cost more once each must beat its
-# rivals by $m$. It falls again, to {glue:text}`live_final_loss:.2f`, once the margin stays
-# fixed. The accuracy, measured without the margin, barely sees it and rises overall, from
-# {glue:text}`live_first_acc:.0%` to {glue:text}`live_final_acc:.0%` (chance:
-# {glue:text}`live_chance:.0%`). The loss curve of a margin loss is not a progress bar.
+# *Figure: the loss of a margin loss is not a progress bar; it rises while the margin is
+# phased in (shaded), and the accuracy rises regardless.* The run took
+# {glue:text}`live_seconds:.0f` s here. The loss starts at
+# {glue:text}`live_first_loss:.2f` nats, above the $\ln$ {glue:text}`live_speakers` $=$
+# {glue:text}`live_ln_classes:.2f` nats of a uniform guess: with the scale $s$, even random
+# cosines make confident guesses, mostly wrong. It falls, then rises to
+# {glue:text}`live_peak_loss:.2f` as the margin grows: the same embeddings cost more once
+# each must beat its rivals by $m$. With the margin fixed it falls again, to
+# {glue:text}`live_final_loss:.2f`. The accuracy, measured without the margin, ends at
+# {glue:text}`live_final_acc:.0%` (chance: {glue:text}`live_chance:.0%`).
 #
-# What counts is the test: on test-other, whose speakers the network never heard, the EER
-# went from {glue:text}`untrained_eer:.1%` for the network before training to
-# {glue:text}`live_eer:.1%` after this short run.
+# What counts is the test. On test-other, whose speakers the network never heard, the EER
+# fell from {glue:text}`untrained_eer:.1%` before training to {glue:text}`live_eer:.1%`
+# after this short run.
 
 # %% [markdown]
 # ## The shipped models
 #
-# asp_lab ships {glue:text}`n_shipped` models trained with the full recipe (`make models`
-# trains them again): statistics pooling, scalar ASP and channel-wise ASP, each with seeds
-# {glue:md}`seed_list`, all with noise augmentation; and
-# scalar ASP without noise augmentation (`asp-scalar-clean`, seed 0), to see what the
-# augmentation does. Their training curves are stored in `results.json`:
+# asp_lab ships {glue:text}`n_shipped` models trained with the full recipe: statistics
+# pooling, scalar ASP and channel-wise ASP, each with seeds {glue:md}`seed_list`, all with
+# noise augmentation; and scalar ASP without noise augmentation (`asp-scalar-clean`, seed
+# 0), to see what the augmentation does. Their training curves:
 
-# %%
+# %% tags=["remove-cell"]
 glue("seed_list", ", ".join(str(s) for s in SEEDS))
 glue("n_seeds", len(SEEDS))
 glue("n_shipped", len(shipped))
@@ -452,13 +433,12 @@ for entry in shipped.values():
 final = {g: (np.mean([e["curve"][-1]["loss"] for e in es]),
              np.mean([e["curve"][-1]["accuracy"] for e in es])) for g, es in groups.items()}
 for g, (loss, acc) in final.items():
-    print(f"{g:17s} final loss {loss:.2f}, final accuracy {acc:.1%} (mean over {len(groups[g])} seeds)")
     glue(f"final_loss_{g}", loss)
     glue(f"final_acc_{g}", acc)
 glue("final_acc_aug_min", min(final[p][1] for p in POOLINGS))
 glue("final_acc_aug_max", max(final[p][1] for p in POOLINGS))
 
-# %% mystnb={"image": {"alt": "Training loss and accuracy against step for the ten shipped models: one colour per pooling, thin lines for seeds and a thick line for their mean; the model trained without noise (black, dashed) ends with a much lower loss and near-perfect accuracy."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Training loss and accuracy against step for the ten shipped models: one colour per pooling, thin lines for seeds and a thick line for their mean; the model trained without noise (black, dashed) ends with a much lower loss and near-perfect accuracy."}}
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
 for g, entries in groups.items():
     step = np.array([c["step"] for c in entries[0]["curve"]])
@@ -482,36 +462,48 @@ ax_acc.legend(loc="upper left", fontsize="small")
 plt.show()
 
 # %% [markdown]
-# Thick lines: the mean over {glue:text}`n_seeds` seeds; thin lines: each seed; shaded: the
-# margin rising. The three poolings train alike, up to the differences between seeds: they
-# end at a training accuracy between
-# {glue:text}`final_acc_aug_min:.0%` and {glue:text}`final_acc_aug_max:.0%`, on noisy crops.
-# The model trained without noise (dashed) ends at {glue:text}`final_acc_asp-scalar-clean:.1%`
-# with a loss of {glue:text}`final_loss_asp-scalar-clean:.2f`: clean crops of one recording
-# per speaker are easy to memorise. Whether that memory carries over to new speakers is what
-# the test measures.
+# *Figure: the three poolings train alike; the model trained without noise (dashed) fits
+# its training data far better.* Thick lines: the mean over {glue:text}`n_seeds` seeds;
+# thin lines: each seed; shaded: the margin rising. The noise-augmented models end between
+# {glue:text}`final_acc_aug_min:.0%` and {glue:text}`final_acc_aug_max:.0%` training
+# accuracy, on noisy crops; `asp-scalar-clean` at {glue:text}`final_acc_asp-scalar-clean:.1%`.
+# Clean crops of one recording per speaker are easy to memorise; whether that carries over
+# to new speakers is what the test measures.
 
 # %% [markdown]
 # ## A baseline without training
 #
-# How much of the result is the training? Take the crudest embedding there is: the mean
-# and standard deviation over time of each log-mel band, statistics pooling applied to the
-# input frames, with no network at all, and score pairs by cosine exactly as for the trained
-# models. We do it twice: on the raw log-mel frames, and on the per-band mean-normalised
-# frames the network sees (where the mean half is zero, so only the standard deviations
-# count). The EER, minDCF and their {glue:text}`boot_level:.0%` intervals come from the
-# same speaker bootstrap as
-# the shipped results (`asp_lab.metrics.bootstrap_ci`, {glue:text}`boot_rounds` rounds).
+# How much of the result is the training? Take the crudest embedding there is: statistics
+# pooling applied to the log-mel frames themselves, with no network at all, scored by
+# cosine exactly as for the trained models. Once on the raw frames, once on the
+# mean-normalised frames the network sees (there the mean half is zero):
 
 # %%
+raw_stats, norm_stats = [], []
+for u in test_utts:
+    wave = torch.from_numpy(data.load_audio(u.path))
+    x = features.log_mel_torch(wave)[0]  # (n_mels, T) raw log-mel
+    xn = features.model_input(wave)[0]  # (n_mels, T) each band's mean removed
+    raw_stats.append(torch.cat([x.mean(-1), x.std(-1)]).numpy())
+    norm_stats.append(torch.cat([xn.mean(-1), xn.std(-1)]).numpy())
+raw_stats, norm_stats = np.stack(raw_stats), np.stack(norm_stats)  # (100, 80)
+pairs = np.array(list(itertools.combinations(range(len(test_utts)), 2)))
+baseline_scores = {
+    "log-mel mean + std, raw": metrics.cosine_scores(
+        raw_stats[pairs[:, 0]], raw_stats[pairs[:, 1]]),
+    "log-mel std, mean-normalised": metrics.cosine_scores(
+        norm_stats[pairs[:, 0]], norm_stats[pairs[:, 1]]),
+}
+
+# %% tags=["remove-input"]
 BOOT = results["models"]["stats-seed0"]["clean"]["bootstrap"]
 glue("boot_rounds", BOOT["rounds"])
 glue("boot_level", BOOT["level"])
-pairs = np.array(list(itertools.combinations(range(len(test_utts)), 2)))
 speaker_of = np.array([u.speaker for u in test_utts])
 spk_a, spk_b = speaker_of[pairs[:, 0]], speaker_of[pairs[:, 1]]
 labels_trials = spk_a == spk_b
 assert labels_trials.tolist() == [t.target for t in trials]  # the trials, in evaluate's order
+assert np.abs(norm_stats[:, : size["n_mels"]]).max() < 1e-4  # the mean half is zero
 DCF = {"min_dcf_0.01": 0.01, "min_dcf_0.05": 0.05}
 glue("p_dcf_1", DCF["min_dcf_0.01"])
 glue("p_dcf_2", DCF["min_dcf_0.05"])
@@ -530,25 +522,11 @@ def verification(scores: np.ndarray) -> dict:
     return out
 
 
-raw_stats, norm_stats = [], []
-for u in test_utts:
-    wave = torch.from_numpy(data.load_audio(u.path))
-    x = features.log_mel_torch(wave)[0]  # (n_mels, T) raw log-mel
-    xn = features.model_input(wave)[0]  # (n_mels, T) per-band mean removed: the model's input
-    raw_stats.append(torch.cat([x.mean(dim=-1), x.std(dim=-1)]).numpy())
-    norm_stats.append(torch.cat([xn.mean(dim=-1), xn.std(dim=-1)]).numpy())
-raw_stats, norm_stats = np.stack(raw_stats), np.stack(norm_stats)  # (100, 2 n_mels) each
-assert np.abs(norm_stats[:, : size["n_mels"]]).max() < 1e-4  # the mean half is zero
-baseline_scores = {
-    "log-mel mean + std, raw": metrics.cosine_scores(raw_stats[pairs[:, 0]], raw_stats[pairs[:, 1]]),
-    "log-mel std, mean-normalised": metrics.cosine_scores(norm_stats[pairs[:, 0]],
-                                                          norm_stats[pairs[:, 1]]),
-}
 baselines = {name: verification(s) for name, s in baseline_scores.items()}
 baselines["untrained network (asp-scalar)"] = untrained_eval
-for name, r in baselines.items():
-    print(f"{name:32s} EER {r['eer']:.1%} [{r['eer_ci'][0]:.1%}, {r['eer_ci'][1]:.1%}], "
-          f"minDCF(0.01) {r['min_dcf_0.01']:.3f}")
+show_table(["baseline", "EER % [95 % CI]"],
+           [[name, f"{100 * r['eer']:.1f} [{100 * r['eer_ci'][0]:.1f}, "
+                   f"{100 * r['eer_ci'][1]:.1f}]"] for name, r in baselines.items()])
 glue("base_raw_eer", baselines["log-mel mean + std, raw"]["eer"])
 glue("base_raw_lo", baselines["log-mel mean + std, raw"]["eer_ci"][0])
 glue("base_raw_hi", baselines["log-mel mean + std, raw"]["eer_ci"][1])
@@ -557,49 +535,41 @@ glue("base_norm_lo", baselines["log-mel std, mean-normalised"]["eer_ci"][0])
 glue("base_norm_hi", baselines["log-mel std, mean-normalised"]["eer_ci"][1])
 
 # %% [markdown]
-# The raw baseline, no network at all, has an EER of {glue:text}`base_raw_eer:.1%`
-# ({glue:text}`base_raw_lo:.1%` to {glue:text}`base_raw_hi:.1%`). On the input the network
-# actually gets, the mean-normalised frames, the same statistics reach only
-# {glue:text}`base_norm_eer:.1%` ({glue:text}`base_norm_lo:.1%` to
-# {glue:text}`base_norm_hi:.1%`). The difference is the long-term average spectrum of each
-# recording, which the normalisation removes: it carries the voice, but also the microphone
-# and room of the session, and here every test speaker's utterances share one session. The
-# raw baseline is the bar a system must clear on this test set; the normalised one is what
-# training starts from.
+# *Table: EER of the baselines, with {glue:text}`boot_level:.0%` intervals from a bootstrap
+# that resamples speakers ({glue:text}`boot_rounds` rounds, `asp_lab.metrics.bootstrap_ci`).*
+#
+# With no network at all, the raw statistics reach an EER of
+# {glue:text}`base_raw_eer:.1%`. On the mean-normalised frames, the same statistics reach
+# only {glue:text}`base_norm_eer:.1%`. The difference is the long-term average spectrum of
+# each recording: it carries the voice, but also the microphone and room of the session, and
+# here every test speaker's utterances share one session. The raw baseline is the bar a
+# system must clear on this test set; the normalised one is where training starts.
 
 # %% [markdown]
 # ## EER and minDCF of the shipped models
 #
-# For each shipped model, `results.json` holds the clean test-other results of
-# `asp_lab.analysis.evaluate`: EER, minDCF at target priors {glue:text}`p_dcf_1` and
-# {glue:text}`p_dcf_2` (the cost of a miss and of a false acceptance both 1, normalised so
-# that 1 is the cost of always deciding the same way), and their
-# {glue:text}`boot_level:.0%` speaker-bootstrap intervals. First we check that the shipped
-# checkpoints still give the recorded numbers, by evaluating each of them again here:
+# `asp_lab.analysis.evaluate` embeds every test utterance, scores every trial, and reports
+# the EER and the minDCF at target priors {glue:text}`p_dcf_1` and {glue:text}`p_dcf_2`
+# (miss and false acceptance both cost 1, normalised so that 1 is the cost of always
+# deciding the same way). We run it on every shipped model, and check that the numbers
+# equal those recorded at training time:
 
 # %%
-live_scores, checked = {}, []
-t0 = time.perf_counter()
-for name, entry in shipped.items():
-    r = analysis.evaluate(asp_lab.load_model(name), bootstrap=0, return_scores=True)
-    live_scores[name] = r["scores"]
+evaluated = {name: analysis.evaluate(asp_lab.load_model(name), bootstrap=0,
+                                     return_scores=True) for name in shipped}
+live_scores = {name: r["scores"] for name, r in evaluated.items()}  # (4950,)
+print({name: f"{r['eer']:.1%}" for name, r in evaluated.items()})
+
+# %% tags=["remove-input"]
+checked = []
+for name, r in evaluated.items():
     assert r["labels"].tolist() == labels_trials.tolist()
     for key in ("eer", "min_dcf_0.01", "min_dcf_0.05"):
-        checked.append(abs(r[key] - entry["clean"][key]))
-eval_seconds = time.perf_counter() - t0
+        checked.append(abs(r[key] - shipped[name]["clean"][key]))
 assert max(checked) == 0.0, max(checked)
-print(f"{len(shipped)} models evaluated again in {eval_seconds:.1f} s: EER and minDCF equal "
-      f"the recorded values exactly (largest difference {max(checked)})")
-glue("n_checked", len(shipped))
-glue("eval_seconds", eval_seconds)
 glue("max_diff", max(checked))
 
-# %% [markdown]
-# All {glue:text}`n_checked` models reproduce their recorded EER and minDCF exactly (largest
-# difference {glue:text}`max_diff`), in {glue:text}`eval_seconds:.0f` s. The table, with the
-# baselines on top:
 
-# %%
 def fmt(r: dict, key: str, percent: bool) -> str:
     f = (lambda v: f"{100 * v:.1f}") if percent else (lambda v: f"{v:.3f}")
     text = f(r[key])
@@ -632,19 +602,19 @@ glue("n_beat_norm", sum(e < baselines["log-mel std, mean-normalised"]["eer"] for
 glue("n_beat_raw_dcf", sum(e["clean"]["min_dcf_0.01"]
                            < baselines["log-mel mean + std, raw"]["min_dcf_0.01"]
                            for e in shipped.values()))
+glue("n_checked", len(shipped))
 
 # %% [markdown]
-# Mean EER over seeds: statistics pooling {glue:text}`mean_eer_stats:.1%`, scalar ASP
-# {glue:text}`mean_eer_asp-scalar:.1%`, channel-wise ASP {glue:text}`mean_eer_asp-channel:.1%`.
-# The minDCF at a target prior of {glue:text}`p_dcf_1` orders them the same way
-# ({glue:text}`mean_min_dcf_0p01_stats:.3f`, {glue:text}`mean_min_dcf_0p01_asp-scalar:.3f`,
-# {glue:text}`mean_min_dcf_0p01_asp-channel:.3f`). {glue:text}`n_beat_norm` of the
-# {glue:text}`n_shipped` trained models have a lower EER than the mean-normalised baseline
-# and {glue:text}`n_beat_raw` than the raw one; in minDCF at a target prior of
-# {glue:text}`p_dcf_1`, {glue:text}`n_beat_raw_dcf` beat the raw one. Look at the intervals before reading anything
+# *Table: clean test-other results of the baselines (italic) and of every shipped model,
+# with {glue:text}`boot_level:.0%` speaker-bootstrap intervals; bold: the mean over seeds.*
+#
+# All {glue:text}`n_checked` models reproduce their recorded numbers exactly. The minDCF
+# orders the poolings' means as the EER does. {glue:text}`n_beat_norm` of the
+# {glue:text}`n_shipped` trained models beat the mean-normalised baseline in EER, and
+# {glue:text}`n_beat_raw` beat the raw one. Look at the intervals before reading anything
 # into the order:
 
-# %% mystnb={"image": {"alt": "EER in percent of each shipped model, grouped by pooling with one point per seed and a vertical bar for its 95% speaker-bootstrap interval, a short horizontal line at each pooling's mean, and dashed horizontal lines for the two untrained baselines."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "EER in percent of each shipped model, grouped by pooling with one point per seed and a vertical bar for its 95% speaker-bootstrap interval, a short horizontal line at each pooling's mean, and dashed horizontal lines for the two untrained baselines."}}
 fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
 for i, (g, entries) in enumerate(groups.items()):
     for j, e in enumerate(entries):
@@ -671,19 +641,17 @@ fig.legend(loc="outside lower center", fontsize="small", ncols=3, frameon=False)
 plt.show()
 
 # %% [markdown]
-# Each point is one trained model; its bar is the {glue:text}`boot_level:.0%` interval
-# from resampling the
-# {glue:text}`n_test_speakers` test speakers. The short thick lines are the means over
-# seeds; the dashed and dash-dotted lines are the two baselines without training.
+# *Figure: every model's interval overlaps every other's, and the seeds of one pooling
+# spread as widely as the poolings do.* Each point is one trained model, its bar the
+# interval from resampling the {glue:text}`n_test_speakers` test speakers; the short thick
+# lines are the means over seeds, the dashed lines the two baselines without training.
 
 # %% [markdown]
 # ### Is one pooling better?
 #
 # Three ways to ask the numbers, from crude to careful.
-#
-# **Do the intervals overlap?** Compare every model with every model of another pooling:
 
-# %%
+# %% tags=["remove-cell"]
 aug = [f"{p}-seed{s}" for p in POOLINGS for s in SEEDS]
 ci = {n: shipped[n]["clean"]["eer_ci"] for n in aug}
 cross = [(a, b) for a, b in itertools.combinations(aug, 2) if a.split("-seed")[0] != b.split("-seed")[0]]
@@ -692,8 +660,6 @@ best = min(aug, key=lambda n: shipped[n]["clean"]["eer"])
 worst = max(aug, key=lambda n: shipped[n]["clean"]["eer"])
 # the introduction says: every interval overlaps every other, and seeds differ more than means
 assert all(max(ci[a][0], ci[b][0]) <= min(ci[a][1], ci[b][1]) for a, b in itertools.combinations(aug, 2))
-print(f"{sum(overlap)} of {len(cross)} cross-pooling pairs have overlapping EER intervals; "
-      f"best {best}, worst {worst}")
 spread = {p: max(e["clean"]["eer"] for e in groups[p]) - min(e["clean"]["eer"] for e in groups[p])
           for p in POOLINGS}
 width = np.mean([ci[n][1] - ci[n][0] for n in aug])
@@ -714,53 +680,36 @@ glue("means_range", max(means) - min(means))
 glue("lowest_mean", f"`{min(POOLINGS, key=lambda p: mean_over_seeds[p]['eer'])}`")
 
 # %% [markdown]
-# {glue:text}`n_overlap` of the {glue:text}`n_cross` pairs of models with different poolings
-# have overlapping intervals; even those of the best model ({glue:md}`best_model`, EER
-# {glue:text}`best_eer:.1%`) and of the worst ({glue:md}`worst_model`,
-# {glue:text}`worst_eer:.1%`) overlap. The
-# intervals are {glue:text}`mean_ci_width:.1%` wide on average (in EER points): with
+# **Do the intervals overlap?** {glue:text}`n_overlap` of the {glue:text}`n_cross` pairs of
+# models with different poolings have overlapping intervals. Even the best model
+# ({glue:md}`best_model`) and the worst ({glue:md}`worst_model`) overlap. The intervals are
+# {glue:text}`mean_ci_width:.1%` wide on average (in EER points): with
 # {glue:text}`n_test_speakers` speakers, that is how precisely one model is measured.
-# Overlapping intervals do not prove that there is no difference, but they say that this
-# test set cannot establish one.
+# Overlapping intervals do not prove that there is no difference; they say that this test
+# set cannot establish one.
 #
 # **How much do seeds matter?** The same pooling trained with another seed moves the EER by
-# up to {glue:text}`max_spread:.1%` (statistics pooling: {glue:text}`spread_stats:.1%`, scalar
-# ASP: {glue:text}`spread_asp-scalar:.1%`, channel-wise ASP: {glue:text}`spread_asp-channel:.1%`,
-# from its best seed to its worst). The means of the three poolings lie within
-# {glue:text}`means_range:.1%` of each other; the lowest is {glue:md}`lowest_mean`'s.
+# up to {glue:text}`max_spread:.1%`. The means of the three poolings lie within
+# {glue:text}`means_range:.1%` of each other.
 #
 # **A paired comparison.** Two models trained with the same seed saw exactly the same
-# batches: `draw_batch` draws everything from `numpy.random.default_rng([seed, step, rank])`,
-# and the pooling is not part of it. And all models are tested on the same trials. So the
-# fair comparison is per seed and per trial: the *difference* of EER between an ASP model and
-# the statistics-pooling model of the same seed, with a bootstrap that resamples the same
-# speakers for both, so that a hard speaker counts against both alike.
+# batches (`draw_batch` draws everything from the seed and the step, not from the pooling),
+# and all models are tested on the same trials. So the fair comparison is per seed and per
+# trial: the *difference* of EER between an ASP model and the statistics-pooling model of
+# the same seed, with a bootstrap that resamples the same speakers for both, so that a hard
+# speaker counts against both alike. `asp_lab.metrics.paired_eer_difference` does this:
 
 # %%
-def paired_eer_difference(scores_a: np.ndarray, scores_b: np.ndarray) -> tuple[float, float, float]:
-    """EER(b) - EER(a) over the same trials, with a paired speaker-bootstrap interval.
-
-    ``bootstrap_ci`` resamples trials by speaker and hands the metric the resampled scores.
-    We hand it the trial numbers instead, so that each round looks up both systems' scores
-    of the same resampled trials.
-    """
-    def difference(index, y):
-        i = index.astype(int)
-        return metrics.eer(scores_b[i], y)[0] - metrics.eer(scores_a[i], y)[0]
-
-    trial_numbers = np.arange(labels_trials.size, dtype=float)
-    return metrics.bootstrap_ci(difference, trial_numbers, labels_trials, spk_a, spk_b,
-                                n=BOOT["rounds"], level=BOOT["level"])
-
-
-t0 = time.perf_counter()
 paired = {}
 for p in ("asp-scalar", "asp-channel"):
-    for s in SEEDS:
-        paired[p, s] = paired_eer_difference(live_scores[f"stats-seed{s}"], live_scores[f"{p}-seed{s}"])
-        d, lo, hi = paired[p, s]
-        assert np.isclose(d, shipped[f"{p}-seed{s}"]["clean"]["eer"] - shipped[f"stats-seed{s}"]["clean"]["eer"])
-print(f"paired bootstraps: {time.perf_counter() - t0:.1f} s")
+    for s in SEEDS:  # EER(ASP) - EER(stats) of the same seed, and its interval
+        paired[p, s] = metrics.paired_eer_difference(
+            live_scores[f"stats-seed{s}"], live_scores[f"{p}-seed{s}"],
+            labels_trials, spk_a, spk_b, n=BOOT["rounds"], level=BOOT["level"])
+
+# %% tags=["remove-input"]
+for (p, s), (d, _, _) in paired.items():
+    assert np.isclose(d, shipped[f"{p}-seed{s}"]["clean"]["eer"] - shipped[f"stats-seed{s}"]["clean"]["eer"])
 rows = [[p, s, f"{100 * d:+.1f}", f"[{100 * lo:+.1f}, {100 * hi:+.1f}]",
          "ASP worse" if lo > 0 else "ASP better" if hi < 0 else "no clear difference"]
         for (p, s), (d, lo, hi) in paired.items()]
@@ -801,72 +750,31 @@ assert not any(hi < 0 for d, lo, hi in paired.values())  # "ASP does not measura
 assert not any(lo > 0 for d, lo, hi in paired.values())  # "nor measurably hurt"
 
 # %% [markdown]
-# Seed by seed: {glue:md}`sign_asp-scalar`; {glue:md}`sign_asp-channel`. Of the
-# {glue:text}`n_paired` paired intervals, {glue:text}`n_paired_clear` exclude zero:
-# {glue:text}`n_paired_clear_asp_worse` with ASP worse and
-# {glue:text}`n_paired_clear_asp_better` with ASP better. Pairing helps: the paired
-# intervals are {glue:text}`paired_width:.1%` wide on average, about as wide as one
-# model's own interval, where two independent measurements would give about
-# {glue:text}`independent_width:.1%`; a speaker who is hard for one model tends to be hard
-# for the other. Still, each interval is a fact about one pair of runs, not about the
-# pooling. And across seeds, even when all {glue:text}`n_seeds` go one way, a sign test
-# cannot go below $p =$ {glue:text}`sign_test_p:.2f`.
+# *Table: the paired differences, seed by seed.*
 #
-# **Rounding changes the order.** The same command, with the same seeds, batches and data,
-# was also run with the straightforward pooling layer that chapter 7 compares with the fast
-# one: the same formulas with the sums taken in another order, so every result differs in
-# the last bits, and over {glue:text}`steps` steps of training those bits grow into a
-# different model. Those models' clean EERs are kept in `benchmarks/history/`:
-
-# %%
-before = json.loads(bench.recorded("history/models-*.json")[-1].read_text())["models"]
-mean_before = {p: float(np.mean([before[f"{p}-seed{s}"]["clean"]["eer"] for s in SEEDS]))
-               for p in POOLINGS}
-rows = [[p, *(f"{100 * before[f'{p}-seed{s}']['clean']['eer']:.1f} → "
-              f"{100 * shipped[f'{p}-seed{s}']['clean']['eer']:.1f}" for s in SEEDS),
-         f"{100 * mean_before[p]:.1f} → {100 * mean_over_seeds[p]['eer']:.1f}"] for p in POOLINGS]
-show_table(["pooling", *(f"seed {s}: EER % straightforward → fast layer" for s in SEEDS),
-            "mean"], rows)
-moved = {n: abs(shipped[n]["clean"]["eer"] - before[n]["clean"]["eer"]) for n in before}
-glue("retrain_max_move", max(moved.values()))
-glue("retrain_mean_move", float(np.mean(list(moved.values()))))
-glue("lowest_before", f"`{min(POOLINGS, key=mean_before.get)}`")
-glue("n_inside_old_ci", sum(before[n]["clean"]["eer_ci"][0] <= shipped[n]["clean"]["eer"]
-                            <= before[n]["clean"]["eer_ci"][1] for n in before))
-glue("n_models_before", len(before))
-assert min(POOLINGS, key=mean_before.get) != min(POOLINGS, key=lambda p: mean_over_seeds[p]["eer"])
-
-# %% [markdown]
-# *Table: clean EER of each model trained with the straightforward pooling layer and with
-# the fast one; same recipe, seeds, batches and data.*
+# {glue:text}`n_paired_clear` of the {glue:text}`n_paired` paired intervals exclude zero.
+# Seed by seed, {glue:md}`sign_asp-scalar`; {glue:md}`sign_asp-channel`. Pairing helps: a
+# paired interval is {glue:text}`paired_width:.1%` wide on average. Two independent
+# measurements would give about {glue:text}`independent_width:.1%`, since a speaker who is
+# hard for one model tends to be hard for the other. Still, each interval is a fact about
+# one pair of runs, not about the pooling.
 #
-# A model's EER moved by {glue:text}`retrain_mean_move:.1%` on average and by up to
-# {glue:text}`retrain_max_move:.1%`; {glue:text}`n_inside_old_ci` of the
-# {glue:text}`n_models_before` EERs with the fast layer lie inside the interval of the same
-# model with the straightforward one. The lowest mean is {glue:md}`lowest_before`'s with the
-# straightforward layer and {glue:md}`lowest_mean`'s with the fast one. Rounding acts
-# like another seed: it changes the path of training, and with it the model. A ranking
-# that a rounding change can reverse is not a property of the poolings.
-#
-# **What the data shows:** on this small task, with this small network, attention in the
-# pooling neither measurably helps nor measurably hurts: no paired interval excludes zero,
-# and the order of the means is not stable. That is a statement about this setting, not
-# about ASP in general: the test utterances are clean read speech without noise,
-# {glue:text}`test_min_s:.0f` to {glue:text}`test_max_s:.0f` s long (median
-# {glue:text}`test_median_s:.1f` s), and the network is tiny.
+# **What the data shows.** On this small task, with this small network, attention in the
+# pooling neither measurably helps nor measurably hurts. That is a statement about this
+# setting, not about ASP in general: the test utterances are clean read speech,
+# {glue:text}`test_min_s:.0f` to {glue:text}`test_max_s:.0f` s long, and the network is
+# tiny.
 #
 # **Compare the paper.** {cite:t}`okabe2018attentive` report one run per method. On
-# VoxCeleb1, EER {glue:text}`okabe_stats:.2f` % with statistics pooling and
-# {glue:text}`okabe_asp:.2f` % with attentive statistics pooling: a gap of
-# {glue:text}`okabe_gap:.2f` points, {glue:text}`okabe_rel:.1%` of the statistics-pooling
-# EER, without an interval or a second seed. Our seeds alone move the EER by up to
-# {glue:text}`max_spread_points:.1f` points. VoxCeleb1's test set is larger than ours
-# ({glue:text}`vox_trials:,` trials), so its intervals are narrower, but its
-# {glue:text}`vox_speakers` speakers still limit them, and seeds vary there too. A
-# gap of that size needs several seeds and an interval before it can be read as a property
-# of the pooling.
+# VoxCeleb1, ASP lowers the EER from {glue:text}`okabe_stats:.2f` % to
+# {glue:text}`okabe_asp:.2f` %, a gap of {glue:text}`okabe_gap:.2f` points, without an
+# interval or a second seed. Our seeds alone move the EER by up to
+# {glue:text}`max_spread_points:.1f` points. VoxCeleb1's test set is larger
+# ({glue:text}`vox_trials:,` trials), but its {glue:text}`vox_speakers` speakers still limit
+# its intervals, and seeds vary there too. A gap of that size needs several seeds and an
+# interval before it can be read as a property of the pooling.
 
-# %%
+# %% tags=["remove-cell"]
 OKABE_VOXCELEB1_EER = {"stats": 4.19, "asp": 3.85}  # %, Okabe et al. 2018 (arXiv:1803.10963), VoxCeleb1
 glue("okabe_stats", OKABE_VOXCELEB1_EER["stats"])
 glue("okabe_asp", OKABE_VOXCELEB1_EER["asp"])
@@ -876,8 +784,6 @@ glue("max_spread_points", 100 * max(spread.values()))
 VOXCELEB1_TEST = {"speakers": 40, "trials": 37_720}  # the original VoxCeleb1 test list (Nagrani et al. 2017)
 glue("vox_speakers", VOXCELEB1_TEST["speakers"])
 glue("vox_trials", VOXCELEB1_TEST["trials"])
-print(f"Okabe et al.: {OKABE_VOXCELEB1_EER}, relative reduction "
-      f"{1 - OKABE_VOXCELEB1_EER['asp'] / OKABE_VOXCELEB1_EER['stats']:.1%}")
 
 # %% [markdown]
 # ## DET curves
@@ -885,11 +791,10 @@ print(f"Okabe et al.: {OKABE_VOXCELEB1_EER}, relative reduction "
 # The EER is one point of a trade-off. Moving the threshold trades false acceptances for
 # misses; the detection error trade-off (DET) curve draws all of them, both rates on a
 # normal-deviate scale, $\Phi^{-1}(p)$, on which two Gaussian score distributions give a
-# straight line. `asp_lab.metrics.det_curve` computes the points from the scores we just
-# recomputed, and `asp_lab.viz.det_plot` draws them, for seed 0 of each pooling and for the
-# raw baseline:
+# straight line. `asp_lab.metrics.det_curve` computes the points and `asp_lab.viz.det_plot`
+# draws them:
 
-# %% mystnb={"image": {"alt": "DET curves on normal-deviate axes, miss rate against false-acceptance rate in percent, for seed 0 of statistics pooling, scalar ASP and channel-wise ASP, and the raw log-mel baseline dashed; the dotted diagonal marks equal error rates."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "DET curves on normal-deviate axes, miss rate against false-acceptance rate in percent, for seed 0 of statistics pooling, scalar ASP and channel-wise ASP, and the raw log-mel baseline dashed; the dotted diagonal marks equal error rates."}}
 fig, ax = plt.subplots(figsize=(6, 6), layout="constrained")
 det_eer = {}
 for p in POOLINGS:
@@ -912,27 +817,21 @@ for p in POOLINGS:
 glue("min_miss", 1 / n_target)
 
 # %% [markdown]
-# Lower left is better; each curve crosses the dotted diagonal at its EER. Where two
-# curves cross, their order depends on where the threshold is set. Do not read a ranking
-# of the poolings into this picture: seed 0 is
-# statistics pooling's rank {glue:text}`seed0_rank_stats` of {glue:text}`n_seeds` seeds
-# (1 = lowest EER), scalar ASP's rank {glue:text}`seed0_rank_asp-scalar` and channel-wise
-# ASP's rank {glue:text}`seed0_rank_asp-channel`. Another seed draws another picture, as
-# the previous section showed. The steps at the ends are single trials: one false
-# acceptance is {glue:text}`min_fa:.2%` of the non-target trials, one miss
-# {glue:text}`min_miss:.2%` of the target trials, so the curves say nothing below those
-# rates.
+# *Figure: the trained models' curves lie well below the baseline's and cross each other,
+# so their order depends on the threshold.* Seed 0 of each pooling; lower left is better,
+# and each curve crosses the dotted diagonal at its EER. Do not read a ranking of the
+# poolings into this picture: another seed draws another one. The steps at the ends are
+# single trials: one miss is {glue:text}`min_miss:.2%` of the target trials, so the curves
+# say nothing below that rate.
 
 # %% [markdown]
 # ## EER under noise
 #
-# `make models` also evaluated each model with each of the {glue:text}`n_noises` noise
-# recordings added to every test utterance, at an SNR of {glue:md}`snr_list` dB.
-# {glue:text}`n_seen` of the noises were seen in training, the others not. We average the
-# noises of each kind, and for the noise-augmented poolings also the {glue:text}`n_seeds`
-# seeds (bars: the range over seeds):
+# Each model was also evaluated with each of the {glue:text}`n_noises` noise recordings
+# added to every whole test utterance, at several SNRs. We average the noises of each kind
+# (seen or unseen in training) and the seeds of each pooling (bars: the range over seeds):
 
-# %%
+# %% tags=["remove-cell"]
 SNRS = sorted({c["snr_db"] for c in shipped["stats-seed0"]["noisy"].values()})
 glue("snr_list", ", ".join(str(s) for s in SNRS[:-1]) + f" and {SNRS[-1]}")
 
@@ -946,11 +845,8 @@ def noisy_eer(entry: dict, seen: bool, snr: float) -> float:
 
 noise_table = {g: np.array([[[noisy_eer(e, seen, snr) for snr in SNRS] for seen in (True, False)]
                             for e in entries]) for g, entries in groups.items()}  # (seeds, 2, snrs)
-for g, arr in noise_table.items():
-    m = arr.mean(axis=0)
-    print(f"{g:17s} seen {np.round(100 * m[0], 1)}  unseen {np.round(100 * m[1], 1)} (% at {SNRS} dB)")
 
-# %% mystnb={"image": {"alt": "Two panels, seen and unseen noise types: EER in percent against SNR in dB for each model; all rise as the SNR falls, the model trained without noise (black, dashed) highest by far; the three noise-augmented poolings lie within a few points of each other."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Two panels, seen and unseen noise types: EER in percent against SNR in dB for each model; all rise as the SNR falls, the model trained without noise (black, dashed) highest by far; the three noise-augmented poolings lie within a few points of each other."}}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
 for k, (ax, kind) in enumerate(zip(axes, ("seen", "unseen"), strict=True)):
     names = seen_noises if kind == "seen" else unseen_noises
@@ -971,7 +867,7 @@ axes[0].set_ylim(0, None)
 axes[1].legend(loc="upper right", fontsize="small")
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 aug_means = np.stack([noise_table[p].mean(axis=0) for p in POOLINGS])  # (poolings, 2, snrs)
 pooling_gap = (aug_means.max(axis=0) - aug_means.min(axis=0)).max()
 seed_range = np.mean([np.ptp(noise_table[p], axis=0).mean() for p in POOLINGS])
@@ -983,17 +879,14 @@ glue("n_noise_conditions", stats_lowest.size)
 assert all(np.all(np.diff(noise_table[g].mean(axis=0), axis=-1) < 0) for g in noise_table)
 
 # %% [markdown]
-# Every model gets worse as the noise gets louder (lower SNR). Among the noise-augmented
-# poolings, statistics pooling has the lowest mean EER in {glue:text}`n_stats_lowest` of the
-# {glue:text}`n_noise_conditions` conditions (kind of noise and SNR), and the three means
-# are at most {glue:text}`noise_pooling_gap:.1%` apart, while the seeds of one pooling span
-# {glue:text}`noise_seed_range:.1%` on average (bars). These noisy EERs were stored without
-# bootstrap intervals, and the clean ones showed how wide those are, and how a change of
-# rounding can reorder them: read this as a hint, not as a finding. The large effect in this
-# figure is another one, noise augmentation itself, scalar ASP trained with and without it
-# (both seed 0):
+# *Figure: noise augmentation matters far more than the pooling; the model trained without
+# noise (dashed) is the worst by far.* Every model gets worse as the noise gets louder. The
+# three noise-augmented poolings' means lie at most {glue:text}`noise_pooling_gap:.1%`
+# apart, while the seeds of one pooling span {glue:text}`noise_seed_range:.1%` on average.
+# These noisy EERs have no bootstrap intervals: read their order as a hint, not a finding.
+# The large effect is noise augmentation itself, at 0 dB:
 
-# %%
+# %% tags=["remove-input"]
 i0 = SNRS.index(0)
 clean_model = noise_table["asp-scalar-clean"][0]  # (2, snrs)
 aug_seed0 = noise_table["asp-scalar"][SEEDS.index(0)]
@@ -1009,45 +902,60 @@ glue("aug_mean_clean_eer", mean_over_seeds["asp-scalar"]["eer"])
 for a, b in (("asp-scalar-clean-seed0", "asp-scalar-seed0"), ("asp-scalar-seed0", "asp-scalar-clean-seed0")):
     lo, hi = shipped[a]["clean"]["eer_ci"]  # "well inside the intervals": each EER in the other's
     assert lo <= shipped[b]["clean"]["eer"] <= hi, (a, b)
-print(f"0 dB, seen noise:   without augmentation {clean_model[0, i0]:.1%}, with {aug_seed0[0, i0]:.1%}")
-print(f"0 dB, unseen noise: without augmentation {clean_model[1, i0]:.1%}, with {aug_seed0[1, i0]:.1%}")
+show_table(["scalar ASP, seed 0", "clean", "seen noise, 0 dB", "unseen noise, 0 dB"],
+           [["trained without noise",
+             f"{shipped['asp-scalar-clean-seed0']['clean']['eer']:.1%}",
+             f"{clean_model[0, i0]:.1%}", f"{clean_model[1, i0]:.1%}"],
+            ["trained with noise", f"{shipped['asp-scalar-seed0']['clean']['eer']:.1%}",
+             f"{aug_seed0[0, i0]:.1%}", f"{aug_seed0[1, i0]:.1%}"]])
 
 # %% [markdown]
-# At 0 dB with the seen noises, scalar ASP trained without noise has an EER of
-# {glue:text}`clean_model_seen_0db:.1%`, against {glue:text}`aug_seed0_seen_0db:.1%` for the
-# same model trained with noise: {glue:text}`aug_ratio_seen_0db:.1f` times as many errors.
-# With the unseen noises, which neither model heard in training, it is
-# {glue:text}`clean_model_unseen_0db:.1%` against {glue:text}`aug_seed0_unseen_0db:.1%`
-# ({glue:text}`aug_ratio_unseen_0db:.1f` times): augmenting with {glue:text}`n_seen` noises
-# helped with the others as well. On clean speech the two are close
-# ({glue:text}`clean_model_clean_eer:.1%` without noise augmentation, against
-# {glue:text}`aug_seed0_clean_eer:.1%` for seed 0 and {glue:text}`aug_mean_clean_eer:.1%` for
-# the mean of the augmented seeds), a difference well inside the intervals of the clean
-# table.
+# *Table: EER of scalar ASP trained with and without noise augmentation.*
 #
-# Between the poolings, at 0 dB, the mean EERs are: seen noise
-# {glue:text}`noisy_mean_stats_seen_0db:.1%` (statistics),
-# {glue:text}`noisy_mean_asp-scalar_seen_0db:.1%` (scalar ASP),
-# {glue:text}`noisy_mean_asp-channel_seen_0db:.1%` (channel-wise ASP); unseen noise
-# {glue:text}`noisy_mean_stats_unseen_0db:.1%`, {glue:text}`noisy_mean_asp-scalar_unseen_0db:.1%`
-# and {glue:text}`noisy_mean_asp-channel_unseen_0db:.1%`. The noise covers whole utterances
-# here, so there is no clean stretch for the attention to prefer; chapter 6 puts noise into
-# part of an utterance and looks at where the attention goes.
+# With the seen noises at 0 dB, the model trained without noise makes
+# {glue:text}`aug_ratio_seen_0db:.1f` times as many errors as the one trained with noise.
+# With the unseen noises, which neither model heard, it makes
+# {glue:text}`aug_ratio_unseen_0db:.1f` times as many: augmenting with
+# {glue:text}`n_seen` noises helped with the others as well. On clean speech the two are
+# close, well inside each other's intervals. Here the noise covers whole utterances, so
+# there is no clean stretch for the attention to prefer; chapter 6 puts noise into part of
+# an utterance and looks at where the attention goes.
 
 # %% [markdown]
-# ## What attention costs per training step
+# ## What to remember
 #
-# `make models` also timed one training step of each pooling, on identical batches,
-# interleaving the poolings round by round so that a busy machine slows all of them alike:
+# - A verification test set is as strong as its number of *speakers*: resample speakers,
+#   not trials, to get honest intervals. With {glue:text}`n_test_speakers` speakers, one
+#   model's EER is known to within about {glue:text}`mean_ci_width:.1%`.
+# - The loss of an angular-margin softmax rises while its margin is phased in; judge
+#   training by the test EER, not by the loss curve.
+# - Seeds matter as much as the pooling here. Compare methods over several seeds, with
+#   paired intervals (`asp_lab.metrics.paired_eer_difference`); one run per method ranks
+#   nothing.
+# - On this data, ASP neither measurably helps nor hurts on clean speech, while noise
+#   augmentation helps a lot under noise, also with noises not seen in training.
+# - Check a trained system against a baseline without training: on a test set with one
+#   session per speaker, plain log-mel statistics already do well.
 
-# %%
+# %% [markdown]
+# ## Going further
+#
+# *For readers who want the cost and the full reproduction; the rest of the book does not
+# depend on this section.*
+#
+# ### What attention costs per training step
+#
+# One training step of each pooling, timed on identical batches, the poolings taking turns
+# so that a busy machine slows all of them alike:
+
+# %% tags=["remove-input"]
 st = results["step_time"]
-print(st["what"])
-for p in POOLINGS:
-    print(f"{p:12s} model {1000 * st['model_seconds'][p]:.1f} ms, with data "
-          f"{1000 * st['with_data_seconds'][p]:.1f} ms, ratio to stats "
-          f"{st['ratio_vs_stats_model'][p]:.2f} / {st['ratio_vs_stats_with_data'][p]:.2f}")
 prov = json.loads((analysis.CHECKPOINT_DIR / "stats-seed0.json").read_text())
+show_table(["pooling", "model step (ms)", "ratio to stats", "with batch drawing and log-mel",
+            "whole training run (s)"],
+           [[p, f"{1000 * st['model_seconds'][p]:.1f}", f"{st['ratio_vs_stats_model'][p]:.2f}",
+             f"{st['ratio_vs_stats_with_data'][p]:.2f}",
+             f"{results['summary'][p]['train_seconds_mean']:.0f}"] for p in POOLINGS])
 glue("st_steps", int(re.search(r"over (\d+) interleaved", st["what"]).group(1)))
 glue("st_threads", prov["threads"])
 glue("st_device", prov["device"])
@@ -1059,37 +967,21 @@ for p in POOLINGS:
     glue(f"train_wall_{p}", results["summary"][p]["train_seconds_mean"])
 
 # %% [markdown]
-# One step (forward, backward and AdamW update, batch of {glue:text}`batch_size`) took
-# {glue:text}`st_ms_stats:.1f` ms with statistics pooling, {glue:text}`st_ms_asp-scalar:.1f` ms
-# with scalar ASP ({glue:text}`st_ratio_asp-scalar:.2f` times) and
-# {glue:text}`st_ms_asp-channel:.1f` ms with channel-wise ASP
-# ({glue:text}`st_ratio_asp-channel:.2f` times). Counting the batch drawing and the log-mel
-# features too, the ratios shrink to {glue:text}`st_ratio_data_asp-scalar:.2f` and
-# {glue:text}`st_ratio_data_asp-channel:.2f`. These are medians over
-# {glue:text}`st_steps` interleaved steps of one run, on the machine that trained the shipped
-# models ({glue:md}`st_device`, torch {glue:md}`st_torch`): a CPU, one thread, a network
-# whose frame layers are narrow. The ratio depends on that target: on a GPU, or with the
-# wide frame layers of a full x-vector network, the pooling is a smaller share of the step
-# (chapter 7 benchmarks the pooling layers on their own). The models' whole training runs
-# took {glue:text}`train_wall_stats:.0f`, {glue:text}`train_wall_asp-scalar:.0f` and
-# {glue:text}`train_wall_asp-channel:.0f` s on average, numbers that also carry whatever else
-# the shared machine was doing at the time; the interleaved measurement is the one to trust.
-
-# %% [markdown]
-# ## How to reproduce
+# *Table: medians over {glue:text}`st_steps` interleaved steps, on the machine that trained
+# the shipped models ({glue:md}`st_device`, one thread).*
 #
-# Every shipped number comes from one command,
+# Channel-wise ASP makes a step {glue:text}`st_ratio_asp-channel:.2f` times as long as
+# statistics pooling. The ratio depends on the machine: on a GPU, or with the wide frame
+# layers of a full x-vector network, the pooling is a smaller share of the step (chapter 7
+# benchmarks the pooling layers on their own).
 #
-# ```bash
-# make models            # THREADS=1 is what the shipped models used
-# ```
+# ### How to reproduce
 #
-# which runs `python -m asp_lab.train --all --device cpu --out asp_lab/checkpoints`: it
-# trains the {glue:text}`n_shipped` models for {glue:text}`steps` steps each, evaluates them
-# clean and under noise, measures the step times, and writes the checkpoints, a provenance
-# file per model (git commit, command, data checksum, seed, wall time, device, training
-# curve) and `results.json`. For the shipped models it took {glue:text}`make_models_min:.0f`
-# minutes ({glue:md}`st_device`). One model, and its evaluation:
+# Every shipped number comes from one command, `make models`: it trains the
+# {glue:text}`n_shipped` models, evaluates them, times the steps, and writes the
+# checkpoints with a provenance file each (commit, command, data checksum, seed, device,
+# training curve) and `results.json`, in {glue:text}`make_models_min:.0f` minutes. One
+# model, and its evaluation:
 #
 # ```bash
 # asp-lab train --pooling asp-scalar --seed 0 --out runs/     # add --device cuda on a GPU
@@ -1097,15 +989,12 @@ for p in POOLINGS:
 # asp-lab eval --model asp-scalar --noise running_tap --snr 0 # a shipped model, unseen noise
 # ```
 #
-# Training is seeded throughout, so the same command on the same machine and library
-# versions gives the same model; another CPU or a GPU gives slightly different numbers.
-# This page itself ran in {glue:text}`chapter_seconds:.0f` s, the live training included.
+# Training is seeded throughout: the same command on the same machine and library versions
+# gives the same model. This page ran in {glue:text}`chapter_seconds:.0f` s.
 
-# %%
+# %% tags=["remove-cell"]
 glue("make_models_min", results["make_models_seconds"] / 60)
 glue("chapter_seconds", time.perf_counter() - CHAPTER_START)
-print(f"make models: {results['make_models_seconds'] / 60:.1f} min; this page so far: "
-      f"{time.perf_counter() - CHAPTER_START:.0f} s")
 
 # %% [markdown]
 # ## Exercises

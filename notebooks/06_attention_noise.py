@@ -11,21 +11,21 @@
 #
 # Attentive statistics pooling promises to weight the frames that matter. Chapter 5 trained
 # speaker-embedding models with it; this chapter asks what those trained weights do on real
-# recordings. Which frames of a clean utterance does the attention trust, and what happens
-# when part of an utterance is noise? If the attention learned to tell speech from noise, the
-# noise frames should get less than the uniform share that statistics pooling gives them.
+# recordings. If the attention learned to tell speech from noise, noise frames should get
+# less than the uniform share that statistics pooling gives them. You will learn:
+#
+# - how to read a trained model's weights on a spectrogram, and how much they follow
+#   loudness;
+# - how to measure attention on noise: the share of the weight on noise frames, divided by
+#   the share uniform weights would give them (1: as much as statistics pooling, 0.5: half);
+# - what the attention learned from noise in training, for noises it heard and noises it
+#   did not, and how much that varies between training seeds;
+# - whether turning noise down in the pooling helps verification.
 #
 # We look at three of the shipped models (seed 0 each; the other seeds come in too):
-#
-# - `asp-scalar`: one weight per frame {cite:p}`okabe2018attentive`, trained with noise
-#   augmentation;
-# - `asp-channel`: one weight per frame and channel {cite:p}`desplanques2020ecapa`, trained
-#   the same way;
-# - `asp-scalar-clean`: the scalar attention trained on clean speech only.
-#
-# The measurement that matters is the share of attention that lands on the noise, divided by
-# the share the noise frames would get under uniform weights: 1 means "as much as statistics
-# pooling", 0.5 "half as much".
+# `asp-scalar`, one weight per frame {cite:p}`okabe2018attentive`, and `asp-channel`, one
+# weight per frame and channel {cite:p}`desplanques2020ecapa`, both trained with noise
+# augmentation; and `asp-scalar-clean`, the scalar attention trained on clean speech only.
 #
 # Data: speech from LibriSpeech test-other and train-clean-100
 # {cite:p}`panayotov2015librispeech` (CC BY 4.0); noise recordings from Speech Commands
@@ -67,16 +67,27 @@ if "google.colab" in sys.modules:
           else "none (Runtime > Change runtime type > GPU to get one)")
 
 # %%
+import numpy as np
+import torch
+
+import asp_lab
+from asp_lab import analysis, data, features, widgets
+
+torch.manual_seed(0)
+MODELS = ("asp-scalar", "asp-channel", "asp-scalar-clean")
+models = {name: asp_lab.load_model(name) for name in MODELS}
+utterances = data.utterances("test-other")
+
+# %% tags=["remove-cell"]
+# The book's plumbing: plotting, tables and glue (the values the prose quotes).
+index_of = {u.name: i for i, u in enumerate(utterances)}
 import json
 import os
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from IPython.display import HTML, Markdown, display
 
-import asp_lab
-from asp_lab import analysis, data, features, viz, widgets
+from asp_lab import viz
 from asp_lab.analysis import CHECKPOINT_DIR, mean_interval
 from asp_lab.data import SAMPLE_RATE
 from asp_lab.models import CONTEXT, FRAME_OFFSET
@@ -93,11 +104,6 @@ def interval(values) -> str:
     return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
 
 
-torch.manual_seed(0)
-MODELS = ("asp-scalar", "asp-channel", "asp-scalar-clean")
-models = {name: asp_lab.load_model(name) for name in MODELS}
-utterances = data.utterances("test-other")
-index_of = {u.name: i for i, u in enumerate(utterances)}
 for name, model in models.items():
     print(f"{name:17s} pooling {model.pooling_name:11s} trained with noises: "
           f"{analysis.training_noises(name) or 'none'}")
@@ -106,51 +112,46 @@ for name, model in models.items():
 # ## Attention on a clean utterance
 #
 # `asp_lab.frame_attention(model, waveform)` runs a model on a waveform and returns the
-# pooling weights $\alpha_{t'}$ with the time of each. The encoder's five convolutions are
+# pooling weights $\alpha_{t'}$ with the time of each. The encoder's convolutions are
 # *valid* (no padding), so an utterance of $T$ log-mel frames gives $T' = T - 14$ frame
-# features: output frame $t'$ sees input frames $t' \dots t' + 14$ and is centred on input
-# frame $t' + 7$, at $(t' + 7) \times 10$ ms. `frame_attention` returns those centre times,
-# so the weights line up with the spectrogram. For `asp-channel`, which has one weight per
-# channel and frame, it returns the mean over channels (`analysis.channel_attention` gives
-# all of them).
+# features, each centred on an input frame; `frame_attention` returns those centre times,
+# so the weights line up with the spectrogram. For `asp-channel` it returns the mean over
+# channels.
 
 # %%
 UTTERANCE = widgets.EXPLORER_UTTERANCES[0]  # chapter 2's utterance
-speech = analysis._audio(utterances[index_of[UTTERANCE]].path)  # (samples,) float32, 16 kHz
+speech = analysis._audio(utterances[index_of[UTTERANCE]].path)  # 16 kHz samples
 S = features.log_mel(speech)  # (C, T) natural log of mel power
-clean = {name: asp_lab.frame_attention(m, speech) for name, m in models.items()}  # (T',) each
+clean = {name: asp_lab.frame_attention(m, speech) for name, m in models.items()}
+times, alpha = clean["asp-scalar"]  # (T',) each
+print("log-mel S:", S.shape, "| times, alpha:", times.shape, alpha.shape)
+
+# %% tags=["remove-cell"]
 T = S.shape[1]
-times, alpha = clean["asp-scalar"]
-print("speech:", speech.shape, " log-mel S:", S.shape, " times, alpha:", times.shape, alpha.shape)
 assert alpha.shape == (T - CONTEXT,) and np.isclose(alpha.sum(), 1.0)
 assert np.isclose(times[0], FRAME_OFFSET * features.HOP_SECONDS)
 n_eff = {name: 1 / np.sum(a**2) / a.size for name, (_, a) in clean.items()}
-for name, (_, a) in clean.items():
-    print(f"{name:17s} alpha: max {a.max() * a.size:.2f} x uniform, min {a.min() * a.size:.2f} x, "
-          f"effective frames {n_eff[name]:.0%} of T'")
 glue("T_example", T)
 glue("Tp_example", T - CONTEXT)
 for name in MODELS:
     glue(f"neff_{name}", n_eff[name])
 
-# %% mystnb={"image": {"alt": "Log-mel spectrogram of a clean test-other utterance with, below on the same time axis, the attention weights of asp-scalar, asp-channel and asp-scalar-clean against the uniform share; all three dip in the pauses."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Log-mel spectrogram of a clean test-other utterance with, below on the same time axis, the attention weights of asp-scalar, asp-channel and asp-scalar-clean against the uniform share; all three dip in the pauses."}}
 fig, ax_frames, ax_curve = viz.spectrogram_attention(
     S, clean, title=f"Trained attention on a clean utterance ({UTTERANCE}, test-other)")
 plt.show()
 
 # %% [markdown]
-# Top: the log-mel frames of the utterance ($T =$ {glue:text}`T_example` frames). Bottom:
-# the weights of the three models over the $T' =$ {glue:text}`Tp_example` output frames,
-# and the uniform share $1/T'$ (dotted). All three give the pauses less than the uniform
-# share, and none concentrates on a few frames: the effective number of frames
-# $1/\sum_t \alpha_t^2$ is {glue:text}`neff_asp-scalar:.0%` of $T'$ for `asp-scalar`,
-# {glue:text}`neff_asp-channel:.0%` for `asp-channel` and
-# {glue:text}`neff_asp-scalar-clean:.0%` for `asp-scalar-clean`. A trained attention here
-# is a gentle reweighting, far from picking a handful of frames.
+# *Figure: all three models give the pauses less than the uniform share, and none
+# concentrates on a few frames.* Top: the log-mel frames of the utterance. Bottom: the
+# weights of the three models over the $T' =$ {glue:text}`Tp_example` output frames, and
+# the uniform share $1/T'$ (dotted). The effective number of frames
+# $1/\sum_t \alpha_t^2$ is {glue:text}`neff_asp-scalar:.0%` of $T'$ for `asp-scalar`: a
+# trained attention here is a gentle reweighting, far from picking a handful of frames.
 #
 # Listen to it (16 kHz, as the models hear it):
 
-# %%
+# %% tags=["remove-input"]
 display(HTML(viz.audio_html(speech, SAMPLE_RATE, label=f"{UTTERANCE}, clean")))
 
 # %% [markdown]
@@ -162,17 +163,17 @@ display(HTML(viz.audio_html(speech, SAMPLE_RATE, label=f"{UTTERANCE}, clean")))
 #
 # - Spearman's rank correlation between $\alpha_{t'}$ and the frame energy;
 # - the attention on the quietest 20 % of the frames relative to their uniform share (0.2).
-#
-# On the example utterance first:
 
 # %%
-energy = analysis.to_output_frames(analysis.frame_energy_db(speech), T - CONTEXT)  # (T',) dB
-example_stats = {name: analysis.clean_attention_stats(m, speech) for name, m in models.items()}
+energy_db = analysis.frame_energy_db(speech)  # (T,) dB, one per log-mel frame
+energy = analysis.to_output_frames(energy_db, T - CONTEXT)  # (T',) dB
+example_stats = {name: analysis.clean_attention_stats(m, speech)
+                 for name, m in models.items()}
 for name, st in example_stats.items():
-    print(f"{name:17s} Spearman(alpha, energy) = {st['energy_spearman']:.3f}, "
+    print(f"{name:17s} Spearman {st['energy_spearman']:.3f}, "
           f"quietest 20%: {st['quiet_relative_mass']:.2f} x uniform")
 
-# %% mystnb={"image": {"alt": "Three scatter plots, one per model, of each frame's attention weight relative to uniform against its energy in dB; weights rise with energy and the quietest frames get less than uniform."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Three scatter plots, one per model, of each frame's attention weight relative to uniform against its energy in dB; weights rise with energy and the quietest frames get less than uniform."}}
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.4), sharey=True, layout="constrained")
 cut = np.quantile(energy, 0.2)
 for ax, (name, (_, a)) in zip(axes, clean.items(), strict=True):
@@ -188,15 +189,15 @@ fig.suptitle(f"Weight against frame energy, {UTTERANCE} (grey: the quietest 20 %
 plt.show()
 
 # %% [markdown]
-# Each dot is one frame of the example utterance: its weight in units of the uniform share
-# against its energy. The grey band holds the quietest 20 % of the frames. In all three
-# models louder frames tend to get more weight, and the quiet frames below the uniform line.
+# *Figure: louder frames tend to get more weight, and the quietest frames (grey) less than
+# uniform, in all three models.* Each dot is one frame of the example utterance: its weight
+# in units of the uniform share against its energy.
 #
-# Over all 100 test-other utterances these numbers come from a stored grid (next section
-# says how it was made and how the book checks it). The intervals are 95 % Student-t
-# intervals over the utterances, $\bar x \pm t_{0.975,\,n-1}\, s / \sqrt{n}$.
+# Over all 100 test-other utterances these numbers come from a stored grid (the next
+# section says how it was made and how the book checks it), with 95 % Student-t intervals
+# over the utterances:
 
-# %%
+# %% tags=["remove-input"]
 grid = analysis.load_attention_grid()
 stored = grid["clean"]
 assert stored["utterances"] == [u.name for u in utterances]  # all 100, in order
@@ -220,15 +221,12 @@ assert all(np.mean(stored["energy_spearman"][m]) > 0 and quiet[m] < 1 for m in M
 assert min(quiet, key=quiet.get) == "asp-scalar-clean"
 
 # %% [markdown]
-# Over {glue:text}`n_utts` utterances, the quietest fifth of the frames gets
-# {glue:text}`quiet_asp-scalar:.2f` times its uniform share from `asp-scalar`,
-# {glue:text}`quiet_asp-channel:.2f` from `asp-channel` and
-# {glue:text}`quiet_asp-scalar-clean:.2f` from `asp-scalar-clean`; the rank correlation of
-# weight and energy averages {glue:text}`rho_asp-scalar:.2f`,
-# {glue:text}`rho_asp-channel:.2f` and {glue:text}`rho_asp-scalar-clean:.2f`. Every model
-# learned, without being told, to listen less to pauses; the one trained on clean speech
-# does it most. Pauses are not useless (they describe the room and the microphone), which
-# is why no model drops them entirely.
+# *Table: attention and loudness over {glue:text}`n_utts` utterances.*
+#
+# Every model learned, without being told, to listen less to pauses: the quietest fifth of
+# the frames gets {glue:text}`quiet_asp-scalar:.2f` times its uniform share from
+# `asp-scalar`. The model trained on clean speech does it most. Pauses are not useless
+# (they describe the room and the microphone), which is why no model drops them entirely.
 
 # %% [markdown]
 # ## Noise into one segment
@@ -261,18 +259,18 @@ assert min(quiet, key=quiet.get) == "asp-scalar-clean"
 #   test-other).
 
 # %%
-SEEN = analysis.training_noises("asp-scalar")
-assert SEEN == analysis.training_noises("asp-channel")
-assert analysis.training_noises("asp-scalar-clean") == []
+SEEN = analysis.training_noises("asp-scalar")  # the noises it trained with
 KINDS = analysis.noise_kinds()
 UNSEEN = [k for k in KINDS if k not in SEEN]
-print("seen in training:", SEEN)
-print("unseen:          ", UNSEEN)
-start, length = analysis.noise_segment(speech.size)  # the middle third, in samples
-segment = (start / SAMPLE_RATE, (start + length) / SAMPLE_RATE)
-print(f"segment: samples {start} .. {start + length - 1} ({segment[0]:.2f} s to {segment[1]:.2f} s)")
+start, length = analysis.noise_segment(speech.size)  # the middle third
+print("seen in training:", SEEN, "| unseen:", UNSEEN)
 
-# %% mystnb={"image": {"alt": "Eight small log-mel spectrograms, two seconds each, of the noise kinds: the two seen in training (doing the dishes, white noise) and six unseen ones (pink noise, running tap, hum, clicks, chirp, babble)."}}
+# %% tags=["remove-cell"]
+assert SEEN == analysis.training_noises("asp-channel")
+assert analysis.training_noises("asp-scalar-clean") == []
+segment = (start / SAMPLE_RATE, (start + length) / SAMPLE_RATE)
+
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Eight small log-mel spectrograms, two seconds each, of the noise kinds: the two seen in training (doing the dishes, white noise) and six unseen ones (pink noise, running tap, hum, clicks, chirp, babble)."}}
 fig, axes = plt.subplots(2, 4, figsize=(9, 4.6), sharex=True, sharey=True, layout="constrained")
 for ax, kind in zip(axes.ravel(), SEEN + UNSEEN, strict=True):
     excerpt = analysis.noise_excerpt(kind, 2 * SAMPLE_RATE, rng=0)
@@ -284,44 +282,48 @@ fig.suptitle("The noise kinds: 2 s of each (peak amplitude as stored or made)")
 plt.show()
 
 # %% [markdown]
-# Two seconds of every noise kind, before any scaling. The two seen in training are broadband
-# (doing the dishes with clatter, white noise flat); of the unseen ones, pink noise and the
-# running tap are broadband too, while hum, clicks, chirp and babble have structure in
-# frequency or time that neither training noise had.
+# *Figure: the two noises seen in training are broadband; hum, clicks, chirp and babble have
+# a structure in frequency or time that neither of them had.* Two seconds of every noise
+# kind, before any scaling. Of the unseen ones, pink noise and the running tap are broadband
+# too.
 #
 # Here is the example utterance with white noise replacing its middle third at 0 dB, and
 # each model's weights:
 
 # %%
-noisy = {name: analysis.noise_attention(m, speech, "white_noise", 0.0, start, length, "replace",
-                                        rng=analysis.noise_rng(0, i, "white_noise"))
-         for name, m in models.items()}
+noisy = {}
+for name, m in models.items():  # white noise replaces the middle third at 0 dB
+    rng = analysis.noise_rng(0, i, "white_noise")  # the same excerpt for each
+    noisy[name] = analysis.noise_attention(m, speech, "white_noise", 0.0,
+                                           start, length, "replace", rng=rng)
+for name, out in noisy.items():
+    print(f"{name:17s} mass on the noise {out['mass']:.3f}, uniform share "
+          f"{out['uniform']:.3f}, relative {out['relative_mass']:.2f}")
+
+# %% tags=["remove-cell"]
 mixed = noisy["asp-scalar"]["mixed"]
 for name, out in noisy.items():
-    print(f"{name:17s} mass on the noise {out['mass']:.3f}, uniform share {out['uniform']:.3f}, "
-          f"relative {out['relative_mass']:.2f}")
     glue(f"ex_rel_{name}", out["relative_mass"])
 glue("ex_uniform", noisy["asp-scalar"]["uniform"])
 # what the text and the figure's description say
 assert noisy["asp-scalar"]["relative_mass"] < 1 and noisy["asp-channel"]["relative_mass"] < 1
 assert noisy["asp-scalar-clean"]["relative_mass"] > 1
 
-# %% mystnb={"image": {"alt": "Spectrogram of the example utterance whose middle third is replaced by white noise at 0 dB, with the three models' weights below and the noise segment shaded: the two noise-trained models give the noise less weight, the clean-trained model more."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Spectrogram of the example utterance whose middle third is replaced by white noise at 0 dB, with the three models' weights below and the noise segment shaded: the two noise-trained models give the noise less weight, the clean-trained model more."}}
 fig, ax_frames, ax_curve = viz.spectrogram_attention(
     features.log_mel(mixed), {n: (o["times"], o["alpha"]) for n, o in noisy.items()},
     segment=segment, title="White noise (seen in training) replaces the middle third, 0 dB")
 plt.show()
 
 # %% [markdown]
-# The middle third (shaded) is white noise, as loud as the speech. Its frames would get
-# {glue:text}`ex_uniform:.3f` of the weight under uniform pooling. `asp-scalar` gives them
-# {glue:text}`ex_rel_asp-scalar:.2f` times that, `asp-channel`
-# {glue:text}`ex_rel_asp-channel:.2f` times, and `asp-scalar-clean`, which never heard noise
-# in training, {glue:text}`ex_rel_asp-scalar-clean:.2f` times: more than uniform, so more
-# per frame than the speech around it. Listen to the clip, and to the same third replaced
-# by other noises (the clean utterance is above):
+# *Figure: the two noise-trained models give the noise (shaded) less weight than the speech
+# around it; the model trained on clean speech gives it more.* The middle third is white
+# noise, as loud as the speech. `asp-scalar` gives it {glue:text}`ex_rel_asp-scalar:.2f`
+# times its uniform share. `asp-scalar-clean`, which never heard noise in training, gives
+# it {glue:text}`ex_rel_asp-scalar-clean:.2f` times. Listen to the clip, and to the same
+# third replaced by other noises (the clean utterance is above):
 
-# %%
+# %% tags=["remove-input"]
 TWIN_KINDS = ("doing_the_dishes", "white_noise", "running_tap", "babble")  # 2 seen, 2 unseen
 players = []  # the clean utterance has its player above
 for kind in TWIN_KINDS:
@@ -344,7 +346,7 @@ display(HTML("".join(players)))
 # precompute` ran it once and stored the result in
 # `asp_lab/checkpoints/attention_grid.json`, with how it was made:
 
-# %%
+# %% tags=["remove-input"]
 provenance = grid["provenance"]
 print(json.dumps({k: provenance[k] for k in ("produced_by", "git_commit", "torch", "threads",
                                               "seed", "noise_choice", "seconds")}, indent=1))
@@ -358,11 +360,11 @@ glue("grid_passes", mass["asp-scalar"].size * len(GRID_MODELS))
 
 # %% [markdown]
 # A stored number is only as good as the code that made it, so the book checks the file at
-# every build: the cell below recomputes one entry of the grid from scratch and compares,
-# and the static widget further down recomputes {glue:text}`rechecked` more (the tests
-# check others).
+# every build: it recomputes one entry of the grid from scratch and compares, and the
+# static widget further down recomputes {glue:text}`rechecked` more (the tests check
+# others).
 
-# %%
+# %% tags=["remove-cell"]
 check = dict(model="asp-scalar", utterance_index=0, kind="white_noise", snr_db=0.0)
 live = analysis.grid_entry(**check)
 stored_value = R["relative_mass"]["asp-scalar"]["white_noise"][SNRS.index(0.0)][0]
@@ -374,7 +376,7 @@ assert abs(live - stored_value) < 1e-4, "the stored grid no longer matches the c
 # the mean over the 100 utterances comes with its 95 % t-interval. (For `asp-scalar-clean`
 # "seen" and "unseen" are only labels: it heard no noise at all.)
 
-# %%
+# %% tags=["remove-cell"]
 seen_idx = [KINDS.index(k) for k in SEEN]
 unseen_idx = [KINDS.index(k) for k in UNSEEN]
 
@@ -408,7 +410,7 @@ assert all(row[0] < 1 for m in ("asp-scalar", "asp-channel") for g in ("seen", "
            for row in summary[m, g])
 assert all(summary["asp-scalar-clean", g][SNRS.index(-5.0)][0] > 1 for g in ("seen", "unseen"))
 
-# %% mystnb={"image": {"alt": "Two panels, seen and unseen noise: attention mass on the noise-only middle third relative to uniform, against SNR from -5 to 20 dB, with 95% intervals, for asp-scalar, asp-channel and asp-scalar-clean; the clean-trained model sits at or above 1 at -5 and 0 dB and falls below it as the noise gets quieter; the noise-trained models stay below 1 throughout."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Two panels, seen and unseen noise: attention mass on the noise-only middle third relative to uniform, against SNR from -5 to 20 dB, with 95% intervals, for asp-scalar, asp-channel and asp-scalar-clean; the clean-trained model sits at or above 1 at -5 and 0 dB and falls below it as the noise gets quieter; the noise-trained models stay below 1 throughout."}}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
 markers = {"asp-scalar": "o", "asp-channel": "s", "asp-scalar-clean": "^"}
 for ax, g in zip(axes, ("seen", "unseen"), strict=True):
@@ -431,45 +433,39 @@ fig.suptitle("Noise replacing the middle third: mean over 100 utterances, 95 % t
 plt.show()
 
 # %% [markdown]
+# *Figure: trained with noise, the attention turns a noise-only third down at every SNR,
+# seen noise more than unseen; trained on clean speech, it does not turn loud noise down.*
 # Each point is the mean over the 100 utterances of the attention on the noise-only third,
-# relative to its uniform share; the bars are 95 % intervals over utterances (they do not
-# include the variation between training runs, which comes below). Dotted: the uniform
-# share of statistics pooling; dashed: half of it.
+# relative to its uniform share; the bars are 95 % intervals over utterances. Dotted: the
+# uniform share of statistics pooling; dashed: half of it. At 0 dB:
+
+# %% tags=["remove-input"]
+show_table(["model (noise replacing the middle third, 0 dB)", "seen noise", "unseen noise"],
+           [[m] + [f"{summary[m, g][j0][0]:.2f} [{summary[m, g][j0][1]:.2f}, "
+                   f"{summary[m, g][j0][2]:.2f}]" for g in ("seen", "unseen")]
+            for m in MODELS])
+
+# %% [markdown]
+# *Table: attention on the noise relative to its uniform share, with 95 % intervals over
+# utterances.*
 #
-# This is the chapter's main finding. At 0 dB, `asp-scalar`, trained with noise, gives the
-# noise {glue:text}`m0_asp_scalar_seen:.2f` times its uniform share
-# ([{glue:text}`lo0_asp_scalar_seen:.2f`, {glue:text}`hi0_asp_scalar_seen:.2f`]) when it is a
-# noise it heard in training, and {glue:text}`m0_asp_scalar_unseen:.2f`
-# ([{glue:text}`lo0_asp_scalar_unseen:.2f`, {glue:text}`hi0_asp_scalar_unseen:.2f`]) when
-# it is not. The same architecture trained on clean speech, `asp-scalar-clean`, does not
-# turn the noise down at all; it gives it about its uniform share, or more:
-# {glue:text}`m0_asp_scalar_clean_seen:.2f`
-# ([{glue:text}`lo0_asp_scalar_clean_seen:.2f`, {glue:text}`hi0_asp_scalar_clean_seen:.2f`])
-# and {glue:text}`m0_asp_scalar_clean_unseen:.2f`
-# ([{glue:text}`lo0_asp_scalar_clean_unseen:.2f`,
-# {glue:text}`hi0_asp_scalar_clean_unseen:.2f`]). `asp-channel`, trained with noise too,
-# gives it {glue:text}`m0_asp_channel_seen:.2f` (seen) and
-# {glue:text}`m0_asp_channel_unseen:.2f` (unseen): less than uniform as well, and within a
-# few hundredths of `asp-scalar` on the seen kinds (the training seeds differ by far more,
-# below).
+# This is the chapter's main finding. `asp-scalar`, trained with noise, gives a noise it
+# heard in training {glue:text}`m0_asp_scalar_seen:.2f` times its uniform share, and a
+# noise it did not hear {glue:text}`m0_asp_scalar_unseen:.2f` times. `asp-channel` behaves
+# alike. The same architecture trained on clean speech, `asp-scalar-clean`, does not turn
+# the noise down at all: it gives it {glue:text}`m0_asp_scalar_clean_seen:.2f` times its
+# share.
 #
 # So the attention does not, by itself, learn to ignore noise. Trained on clean speech it
-# learned to turn quiet frames down (the previous section), and a noise as loud as the
-# speech is not quiet. Trained with noise it learned to turn down the noises it met, and
-# much less so the others. A yardstick: does noise-augmented `asp-scalar` give a
-# noise-only third at 0 dB at most half its uniform share, for seen and unseen noise alike?
-# Measured, it gives {glue:text}`m0_asp_scalar_seen:.2f` for seen and
-# {glue:text}`m0_asp_scalar_unseen:.2f` for unseen noise: more than half on both, clearly on
-# the seen kinds and by more on the unseen.
-#
-# As the noise gets quieter the picture changes: at 20 dB the noise-only third is nearly
-# silence, and every model gives it less than uniform (`asp-scalar-clean`
-# {glue:text}`m20_asp_scalar_clean_seen:.2f` and {glue:text}`m20_asp_scalar_clean_unseen:.2f`),
-# as it does the pauses of clean speech.
+# learned to turn quiet frames down, and a noise as loud as the speech is not quiet. Trained
+# with noise, it learned to turn down the noises it met, and much less so the others. As
+# the noise gets quieter the picture changes: at 20 dB the noise-only third is nearly
+# silence, and every model gives it less than uniform, as it does the pauses of clean
+# speech.
 #
 # Per noise kind, at 0 dB:
 
-# %%
+# %% tags=["remove-input"]
 rows = []
 for k, kind in enumerate(KINDS):
     rows.append([f"{kind} ({'seen' if kind in SEEN else 'unseen'})"]
@@ -491,13 +487,12 @@ structured = min(per_kind0["asp-scalar"][k] for k in analysis.SYNTH_NOISES)
 assert broadband < max(per_kind0["asp-scalar"][k] for k in SEEN) + 0.1 and structured > broadband
 
 # %% [markdown]
-# Mean relative mass on the noise at 0 dB with 95 % intervals over utterances. For
-# `asp-scalar` the lowest is {glue:text}`best_kind` ({glue:text}`best_kind_mass:.2f`), the
-# highest {glue:text}`worst_kind` ({glue:text}`worst_kind_mass:.2f`). The broadband unseen
-# noises (pink noise, the tap) are turned down nearly as much as the seen ones; the
-# structured ones less (hum {glue:text}`hum_scalar:.2f`, clicks
-# {glue:text}`clicks_scalar:.2f`, chirp {glue:text}`chirp_scalar:.2f`), and babble, which
-# *is* speech, gets
+# *Table: attention on each noise kind at 0 dB relative to its uniform share, with 95 %
+# intervals over utterances.*
+#
+# For `asp-scalar` the lowest is {glue:text}`best_kind` ({glue:text}`best_kind_mass:.2f`).
+# The broadband unseen noises (pink noise, the tap) are turned down nearly as much as the
+# seen ones; the structured ones (hum, clicks, chirp) less. Babble, which *is* speech, gets
 # {glue:text}`babble_scalar:.2f` times its share, and no pooling could be blamed for
 # trusting it.
 
@@ -507,7 +502,7 @@ assert broadband < max(per_kind0["asp-scalar"][k] for k in SEEN) + 0.1 and struc
 # Three training runs of each noise-augmented model differ only in their seed. Do they
 # agree?
 
-# %%
+# %% tags=["remove-input"]
 SEED_MODELS = {"asp-scalar": ["asp-scalar", "asp-scalar-seed1", "asp-scalar-seed2"],
                "asp-channel": ["asp-channel", "asp-channel-seed1", "asp-channel-seed2"]}
 rows = []
@@ -535,80 +530,14 @@ glue("seed0_scalar_seen", summary["asp-scalar", "seen"][j0][0])
 glue("n_runs_below_half", sum(summary[m, "seen"][j0][0] <= 0.5 for m in runs))
 
 # %% [markdown]
-# The mean relative mass on noise at 0 dB for each training seed, with 95 % intervals over
-# utterances. The seeds disagree by more than those intervals: for `asp-scalar` from
-# {glue:text}`seeds_asp_scalar_seen_min:.2f` to {glue:text}`seeds_asp_scalar_seen_max:.2f` on
-# seen noise and from {glue:text}`seeds_asp_scalar_unseen_min:.2f` to
-# {glue:text}`seeds_asp_scalar_unseen_max:.2f` on unseen noise; for `asp-channel` from
-# {glue:text}`seeds_asp_channel_seen_min:.2f` to {glue:text}`seeds_asp_channel_seen_max:.2f`
-# and from {glue:text}`seeds_asp_channel_unseen_min:.2f` to
-# {glue:text}`seeds_asp_channel_unseen_max:.2f`. The run that turns seen noise down most is
-# {glue:md}`lowest_seen_run` ({glue:text}`lowest_seen_value:.2f`); seed 0 of `asp-scalar`,
-# the model above, gives it {glue:text}`seed0_scalar_seen:.2f`, and
-# {glue:text}`n_runs_below_half` of the six runs reach half the uniform share or less. So
-# whether "the" scalar ASP reaches a yardstick such as 0.5 depends on the seed that was drawn.
-# What holds for every seed: all six
-# noise-trained runs give the noise less than its uniform share, seen noise less than
-# unseen; the clean-trained model does not turn it down (about its uniform share, or
-# more).
-
-# %% [markdown]
-# ### Noise added to speech
+# *Table: attention on noise at 0 dB for each training seed, with 95 % intervals over
+# utterances.*
 #
-# Replacing speech is the clearest case. More often noise is *added*: the frames of the
-# segment still hold speech, at an SNR measured over the segment. The stored grid holds
-# that experiment too, for the three seed-0 models, and one more number per utterance:
-# within the noisy segment, the rank correlation between a frame's weight and its own SNR
-# (`analysis.frame_snr_db`, speech energy over noise energy in the frame's window).
-
-# %%
-A = grid["add"]
-assert A["kinds"] == KINDS and A["snrs"] == SNRS
-add_mass = {m: np.array([A["relative_mass"][m][k] for k in KINDS]) for m in MODELS}  # (K, S, U)
-add_rho = {m: np.array([A["local_snr_spearman"][m][k] for k in KINDS]) for m in MODELS}
-for m in MODELS:
-    for g, idx in (("seen", seen_idx), ("unseen", unseen_idx)):
-        key = f"{m}_{g}".replace("-", "_")
-        glue(f"add0_{key}", add_mass[m][idx, j0].mean(axis=0).mean())
-        glue(f"rho0_{key}", np.nanmean(add_rho[m][idx, j0].mean(axis=0)))
-# what the text below says
-rho_seen = {m: np.nanmean(add_rho[m][seen_idx], axis=(0, 2)) for m in MODELS}  # (S,) per model
-assert rho_seen["asp-scalar"][0] > 0.2 > abs(rho_seen["asp-scalar-clean"][0])  # at -5 dB
-assert add_mass["asp-scalar"][seen_idx, j0].mean() > mass["asp-scalar"][seen_idx, j0].mean()
-
-# %% mystnb={"image": {"alt": "Left: attention on the noisy middle third relative to uniform when noise is added to the speech, against SNR, per model, seen and unseen noise. Right: rank correlation between a frame's weight and its own SNR inside the segment, against SNR."}}
-fig, (ax_m, ax_r) = plt.subplots(1, 2, figsize=(9, 4.3), layout="constrained")
-for m in MODELS:
-    for g, idx, style in (("seen", seen_idx, "-"), ("unseen", unseen_idx, "--")):
-        per_utt = add_mass[m][idx].mean(axis=0)  # (S, U)
-        ax_m.plot(SNRS, per_utt.mean(axis=1), style, marker=markers[m], color=viz.MODEL_COLOURS[m],
-                  label=f"{m}, {g}")
-        rho = np.nanmean(add_rho[m][idx], axis=0)  # (S, U)
-        ax_r.plot(SNRS, rho.mean(axis=1), style, marker=markers[m], color=viz.MODEL_COLOURS[m])
-ax_m.axhline(1.0, color="#555555", linestyle=":", linewidth=1.5)
-ax_m.set_ylabel("attention on the noisy third / uniform")
-ax_r.set_ylabel("Spearman ρ(α, frame SNR) in the segment")
-ax_r.axhline(0.0, color="#555555", linestyle=":", linewidth=1.5)
-for ax in (ax_m, ax_r):
-    ax.set_xlabel("SNR over the segment (dB)")
-    ax.set_xticks(SNRS)
-    ax.grid(alpha=0.3)
-handles, labels = ax_m.get_legend_handles_labels()
-fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
-fig.suptitle("Noise added to the middle third (solid: seen noise, dashed: unseen); means over 100 utterances")
-plt.show()
-
-# %% [markdown]
-# Left: with the speech still there, the noisy third keeps more of its weight. At 0 dB
-# `asp-scalar` gives it {glue:text}`add0_asp_scalar_seen:.2f` (seen) and
-# {glue:text}`add0_asp_scalar_unseen:.2f` (unseen) times its uniform share,
-# `asp-scalar-clean` {glue:text}`add0_asp_scalar_clean_seen:.2f` and
-# {glue:text}`add0_asp_scalar_clean_unseen:.2f`. Right: inside the segment, frames where the
-# speech stands out get more weight (at 0 dB ρ = {glue:text}`rho0_asp_scalar_seen:.2f` for
-# `asp-scalar` on seen noise, {glue:text}`rho0_asp_scalar_clean_seen:.2f` for
-# `asp-scalar-clean`). At high SNR part of that is the preference for loud frames seen in
-# clean speech (a frame's SNR then mostly follows the speech's own energy); at low SNR the
-# noise-trained model keeps the correlation and the clean-trained one loses it.
+# The seeds disagree by more than those intervals: for `asp-scalar`, seen noise gets from
+# {glue:text}`seeds_asp_scalar_seen_min:.2f` to {glue:text}`seeds_asp_scalar_seen_max:.2f`
+# times its share. {glue:text}`n_runs_below_half` of the six runs give it half the uniform
+# share or less. What holds for every seed: all six noise-trained runs give the noise less
+# than its uniform share, and seen noise less than unseen.
 
 # %% [markdown]
 # ## Does it matter? Verification under noise
@@ -619,7 +548,7 @@ plt.show()
 # noise added to whole utterances (see [chapter 5](05_training.ipynb) for the intervals
 # and the detection curves). A recap at 0 dB, from `asp_lab/checkpoints/results.json` (means over the training seeds):
 
-# %%
+# %% tags=["remove-input"]
 all_results = json.loads((CHECKPOINT_DIR / "results.json").read_text())
 results = all_results["summary"]
 glue("n_trials", all_results["models"]["asp-scalar-seed0"]["clean"]["trials"])
@@ -639,17 +568,15 @@ eer0 = {p: np.mean([results[p]["noisy_eer_mean"][f"{k}@0dB"] for k in SEEN]) for
 assert max(eer0, key=eer0.get) == "asp-scalar-clean" and eer0["asp-scalar"] >= eer0["stats"]
 
 # %% [markdown]
-# EER on test-other, clean and with each recorded noise added to whole utterances at 0 dB.
-# Averaged over the two seen noises at 0 dB, the EER is {glue:text}`eer0_stats:.1%` for
-# statistics pooling, {glue:text}`eer0_asp-scalar:.1%` for `asp-scalar`,
-# {glue:text}`eer0_asp-channel:.1%` for `asp-channel` and
-# {glue:text}`eer0_asp-scalar-clean:.1%` for `asp-scalar-clean`; over the two unseen ones
-# {glue:text}`eer0u_stats:.1%`, {glue:text}`eer0u_asp-scalar:.1%`,
-# {glue:text}`eer0u_asp-channel:.1%` and {glue:text}`eer0u_asp-scalar-clean:.1%`. Noise
-# augmentation matters far more than the pooling: the clean-trained model is the worst in
-# noise although it has the same pooling as `asp-scalar`. And turning the noise down in
-# the pooling did not make ASP beat statistics pooling here: when noise covers the whole
-# utterance, there are no clean frames to prefer. Chapter 5 gives the intervals these
+# *Table: EER on test-other, clean and with each recorded noise added to whole utterances
+# at 0 dB (means over the training seeds).*
+#
+# Noise augmentation matters far more than the pooling: averaged over the seen noises at
+# 0 dB, the clean-trained model has an EER of {glue:text}`eer0_asp-scalar-clean:.1%`, the
+# worst in noise although it has the same pooling as `asp-scalar`
+# ({glue:text}`eer0_asp-scalar:.1%`). And turning the noise down in the pooling did not
+# make ASP beat statistics pooling ({glue:text}`eer0_stats:.1%`): when noise covers the
+# whole utterance, there are no clean frames to prefer. Chapter 5 gives the intervals these
 # differences need.
 
 # %% [markdown]
@@ -664,7 +591,7 @@ assert max(eer0, key=eer0.get) == "asp-scalar-clean" and eer0["asp-scalar"] >= e
 # run it; the static twin after it can.
 
 # %%
-if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: skipped in the book build
+if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: not in the book
     explorer = widgets.NoiseAttentionExplorer()
     display(explorer.widget)
 
@@ -712,22 +639,78 @@ viz.show_plotly(twin, div_id="asp-noise-widget")
 # Two utterances, four noises, five SNRs, three models, all recomputed while the book was
 # built (and checked against the stored grid). Try `babble` against `white_noise` at 0 dB,
 # and watch `asp-scalar-clean` (bottom row) as the SNR falls.
+
+# %% [markdown]
+# ## What to remember
 #
-# ## Summary
-#
-# - Trained attention on clean speech is a mild reweighting (effective frames
-#   {glue:text}`neff_asp-scalar:.0%` of $T'$ for `asp-scalar`) that turns the pauses down:
-#   the quietest fifth of the frames gets {glue:text}`quiet_asp-scalar:.2f` of its uniform
-#   share.
-# - When noise replaces a third of an utterance at 0 dB, the noise-trained `asp-scalar`
-#   gives it {glue:text}`m0_asp_scalar_seen:.2f` of its uniform share for noises it was
-#   trained with and {glue:text}`m0_asp_scalar_unseen:.2f` for others; trained without
-#   noise, the same layer gives it {glue:text}`m0_asp_scalar_clean_seen:.2f` and
-#   {glue:text}`m0_asp_scalar_clean_unseen:.2f`. Whether attention avoids noise is learned
-#   from the training data, noise by noise; it does not come with the architecture.
-# - The spread between training seeds is larger than the intervals over utterances: one
-#   run is not enough to characterise a model's attention.
+# - Trained attention on clean speech is a mild reweighting that turns the pauses down; it
+#   never picks out a handful of frames.
+# - Measure attention on noise as its share of the weight over the share uniform weights
+#   would give it: 1 is statistics pooling, below 1 is turning the noise down.
+# - Whether attention avoids noise is learned from the training data, noise by noise: the
+#   noise-trained models turn seen noise down most, unseen noise less, and the clean-trained
+#   model not at all.
+# - Training seeds differ by more than the intervals over utterances: one run is not enough
+#   to characterise a model's attention.
 # - In verification under noise, noise augmentation matters more than the pooling.
+#
+# ## Going further
+#
+# *Noise added to speech rather than replacing it; the rest of the book does not depend on
+# this section.*
+#
+# Replacing speech is the clearest case. More often noise is *added*: the frames of the
+# segment still hold speech, at an SNR measured over the segment. The stored grid holds
+# that experiment too, for the three seed-0 models, and one more number per utterance:
+# within the noisy segment, the rank correlation between a frame's weight and its own SNR
+# (`analysis.frame_snr_db`).
+
+# %% tags=["remove-cell"]
+A = grid["add"]
+assert A["kinds"] == KINDS and A["snrs"] == SNRS
+add_mass = {m: np.array([A["relative_mass"][m][k] for k in KINDS]) for m in MODELS}  # (K, S, U)
+add_rho = {m: np.array([A["local_snr_spearman"][m][k] for k in KINDS]) for m in MODELS}
+for m in MODELS:
+    for g, idx in (("seen", seen_idx), ("unseen", unseen_idx)):
+        key = f"{m}_{g}".replace("-", "_")
+        glue(f"add0_{key}", add_mass[m][idx, j0].mean(axis=0).mean())
+        glue(f"rho0_{key}", np.nanmean(add_rho[m][idx, j0].mean(axis=0)))
+# what the text below says
+rho_seen = {m: np.nanmean(add_rho[m][seen_idx], axis=(0, 2)) for m in MODELS}  # (S,) per model
+assert rho_seen["asp-scalar"][0] > 0.2 > abs(rho_seen["asp-scalar-clean"][0])  # at -5 dB
+assert add_mass["asp-scalar"][seen_idx, j0].mean() > mass["asp-scalar"][seen_idx, j0].mean()
+
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Left: attention on the noisy middle third relative to uniform when noise is added to the speech, against SNR, per model, seen and unseen noise. Right: rank correlation between a frame's weight and its own SNR inside the segment, against SNR."}}
+fig, (ax_m, ax_r) = plt.subplots(1, 2, figsize=(9, 4.3), layout="constrained")
+for m in MODELS:
+    for g, idx, style in (("seen", seen_idx, "-"), ("unseen", unseen_idx, "--")):
+        per_utt = add_mass[m][idx].mean(axis=0)  # (S, U)
+        ax_m.plot(SNRS, per_utt.mean(axis=1), style, marker=markers[m], color=viz.MODEL_COLOURS[m],
+                  label=f"{m}, {g}")
+        rho = np.nanmean(add_rho[m][idx], axis=0)  # (S, U)
+        ax_r.plot(SNRS, rho.mean(axis=1), style, marker=markers[m], color=viz.MODEL_COLOURS[m])
+ax_m.axhline(1.0, color="#555555", linestyle=":", linewidth=1.5)
+ax_m.set_ylabel("attention on the noisy third / uniform")
+ax_r.set_ylabel("Spearman ρ(α, frame SNR) in the segment")
+ax_r.axhline(0.0, color="#555555", linestyle=":", linewidth=1.5)
+for ax in (ax_m, ax_r):
+    ax.set_xlabel("SNR over the segment (dB)")
+    ax.set_xticks(SNRS)
+    ax.grid(alpha=0.3)
+handles, labels = ax_m.get_legend_handles_labels()
+fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
+fig.suptitle("Noise added to the middle third (solid: seen noise, dashed: unseen); means over 100 utterances")
+plt.show()
+
+# %% [markdown]
+# *Figure: with the speech still there, the noisy third keeps more of its weight (left), and
+# inside it the noise-trained model prefers the frames where the speech stands out
+# (right).* At 0 dB `asp-scalar` gives the noisy third {glue:text}`add0_asp_scalar_seen:.2f`
+# times its uniform share for seen noise. Inside the segment, the rank correlation of weight
+# and frame SNR is {glue:text}`rho0_asp_scalar_seen:.2f` for `asp-scalar`, and
+# {glue:text}`rho0_asp_scalar_clean_seen:.2f` for `asp-scalar-clean`. At high SNR part of
+# that is the preference for loud frames seen in clean speech; at low SNR the noise-trained
+# model keeps the correlation and the clean-trained one loses it.
 
 # %% [markdown]
 # ## Exercises

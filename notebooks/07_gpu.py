@@ -9,27 +9,23 @@
 # %% [markdown]
 # # On a GPU
 #
-# Everything so far ran on a CPU, and so did the build of this book: a machine with two
-# cores and no GPU. This chapter is about moving the pooling layer, and a model around it,
-# to faster hardware, and about what to measure once it is there:
+# This chapter moves the pooling layer, and a model around it, to whatever hardware you
+# have, and shows what to measure once it is there. You will learn:
 #
-# 1. choosing the device in code (CUDA, Apple's MPS, or the CPU);
-# 2. moving the model and each batch to it, and what a GPU's asynchrony means for timing
-#    and for checks;
-# 3. mixed precision (`torch.autocast`), and what [chapter 4](04_numerics.ipynb) found about
-#    half precision inside a pooling layer;
-# 4. `torch.compile`;
-# 5. training a model on a GPU: `asp-lab train --device cuda`, with mixed precision,
-#    `DataLoader` workers and `torch.compile`;
-# 6. a benchmark of pooling layers, ours and the field's: forward+backward time and peak
-#    memory, recorded on the machine that built the book, what made `asp_lab`'s layer
-#    fast, plus a small live run;
-# 7. the GPU figures, which are **not measured yet**: what they will be and the one
-#    command that produces them;
-# 8. how to run every chapter of the book on Colab with a GPU.
+# - how to choose the device in code (CUDA, Apple's MPS or the CPU) and move a model and
+#   its batches there, and why a GPU's asynchrony matters for timing and for checks;
+# - mixed precision with `torch.autocast`, and what it does to a pooling layer's numbers;
+# - `torch.compile`, and training a model with `asp-lab train --device cuda`;
+# - how to benchmark pooling layers fairly (time and peak memory), and how `asp_lab`'s
+#   layer compares with the field's;
+# - how to run every chapter of the book on Colab with a GPU.
 #
-# Except for section 5, its inputs are random frames of the shapes an ECAPA-TDNN pooling
-# layer sees {cite:p}`desplanques2020ecapa`. Section 5 trains briefly on the book's data:
+# **Where this page ran.** Every live cell measures the device it runs on. This page was
+# built on {glue:md}`built_on`; opened on Colab with a GPU, the same cells give that GPU's
+# numbers. No GPU measurement has been recorded for the book yet, so the page shows none.
+#
+# The inputs are random frames of the shapes an ECAPA-TDNN pooling layer sees
+# {cite:p}`desplanques2020ecapa`, except in the training demo, which uses the book's data:
 # speech from LibriSpeech {cite:p}`panayotov2015librispeech` (CC BY 4.0) and noise
 # recordings from Speech Commands {cite:p}`warden2018speechcommands` (CC BY 4.0).
 
@@ -69,25 +65,29 @@ if "google.colab" in sys.modules:
           else "none (Runtime > Change runtime type > GPU to get one)")
 
 # %%
+import time
+
+import numpy as np
+import torch
+
+from asp_lab import bench, pooling, train
+
+# %% tags=["remove-cell"]
+# The book's plumbing: plotting, tables and glue (the values the prose quotes).
+_ = torch.manual_seed(0)
 import copy
 import json
-import time
 from collections.abc import Callable
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from IPython.display import Markdown
 
-from asp_lab import analysis, bench, blog, pooling, train, viz
+from asp_lab import analysis, blog, viz
 
 glue = viz.glue  # stores the values the text quotes (nothing outside the book)
 
 
 show_table = viz.show_table  # a small HTML table, alike in Jupyter, Colab and the book
-
-
-_ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## 1. Choosing the device
@@ -99,7 +99,7 @@ _ = torch.manual_seed(0)
 # %%
 if torch.cuda.is_available():
     device = torch.device("cuda")
-elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+elif torch.backends.mps.is_available():
     device = torch.device("mps")
 else:
     device = torch.device("cpu")
@@ -107,11 +107,18 @@ assert device == bench.resolve_device("auto")
 print("device:", device)
 if device.type == "cuda":
     print("GPU:", torch.cuda.get_device_name(device))
-print("torch", torch.__version__, "with", torch.get_num_threads(), "CPU threads")
+print("torch", torch.__version__, "|", torch.get_num_threads(), "CPU threads")
+
+# %% tags=["remove-cell"]
+if device.type == "cuda":
+    built_on = f"a GPU, {torch.cuda.get_device_name(device)}"
+else:
+    built_on = f"a machine without a GPU, on its CPU ({torch.get_num_threads()} threads)"
+glue("built_on", Markdown(built_on))
+glue("device_type", Markdown(f"`{device.type}`"))
 
 # %% [markdown]
-# In the book build this prints `cpu`. Everything below runs on whatever it found, so the
-# same notebook on Colab with a GPU runs on the GPU.
+# Here it found {glue:md}`device_type`. Everything below runs on whatever it found.
 #
 # ## 2. Moving the model and the batch
 #
@@ -122,25 +129,25 @@ print("torch", torch.__version__, "with", torch.get_num_threads(), "CPU threads"
 
 # %%
 B, C, T = 8, 256, 200
-layer = pooling.AttentiveStatisticsPooling(C, attention_channels=64, mode="channel",
+layer = pooling.AttentiveStatisticsPooling(C, 64, mode="channel",
                                            global_context=True).to(device)
 h = torch.randn(B, C, T)  # as a DataLoader would hand it over: on the CPU
 lengths = torch.randint(T // 2, T + 1, (B,))
-h, lengths = h.to(device, non_blocking=True), lengths.to(device, non_blocking=True)
+h = h.to(device, non_blocking=True)
+lengths = lengths.to(device, non_blocking=True)
 pooled = layer(h, lengths=lengths)
 print(tuple(pooled.shape), pooled.device, pooled.dtype)
 
 # %% [markdown]
 # A GPU runs kernels *asynchronously*: a call returns as soon as its kernel is queued.
 # The CPU waits only when it needs a value, for `.item()`, `.cpu()`, `print`, or a Python
-# `if` on a tensor. That matters for two things in this chapter. A timer must call
+# `if` on a tensor. That matters twice in this chapter. A timer must call
 # `torch.cuda.synchronize()` before reading the clock, or it times the queueing and not the
-# work (`asp_lab.bench` does; its tests check it). And every check that looks at a value,
-# such as `asp_lab`'s refusal of NaN or infinite frames (`if ...: raise ...`), makes
-# the CPU wait for the GPU at that point, and costs at least one pass over the data. How
-# often the layer checks, and what a check costs, on this CPU:
+# work (`asp_lab.bench` does). And every check that looks at a value, such as `asp_lab`'s
+# refusal of NaN or infinite frames (`if ...: raise ...`), makes the CPU wait for the GPU.
+# How often the layer checks, and what a check costs, on this device:
 
-# %%
+# %% tags=["remove-input"]
 def median_time(fn, repeats: int = 7) -> float:
     """Median seconds of fn() over repeats, after one warm-up call (synchronised)."""
     fn()
@@ -188,21 +195,13 @@ glue("check_share", n_checks * t_check / t_step)
 glue("mask_vs_sum", t_mask / t_check)
 
 # %% [markdown]
-# The forward of `AttentiveStatisticsPooling(mode="channel", global_context=True)`
-# checks its frames once, on entry (`asp_lab.pooling.layers.prepare`), and then runs the
-# three steps on their unchecked fast path, `asp_lab.pooling.fast` (the public
-# `attention_scores`, `attention_weights` and `weighted_moments` of `asp_lab.pooling.steps`
-# check their own inputs, since anyone may call them with anything). The check is a sum: a single NaN
-# or infinity makes the sum NaN or infinite, so `torch.isfinite(h.sum())` answers "is
-# every value finite?" with one read of $h$ and no copy. Only when the answer is no does
-# `asp_lab` build the boolean mask that finds the first bad value for the error message.
-# The sum took {glue:text}`check_ms:.2f` ms here, {glue:text}`check_share:.1%` of a
-# forward+backward step; the mask, `torch.isfinite(h).all()`, took
-# {glue:text}`mask_vs_sum:.0f` times as long (fastest of nine runs each, on a shared
-# two-core machine, so the figures move from build to build). On a GPU the `if` still
-# makes the CPU wait for the GPU once per forward; with `lengths`, checking them and
-# asking whether any row is padded add two more waits. Section 6 shows what the layer
-# cost before, when each step checked its input again, with the mask.
+# The layer checks its frames once, on entry, with a sum: a single NaN or infinity makes
+# the sum NaN or infinite, so `torch.isfinite(h.sum())` answers "is every value finite?"
+# with one read of $h$ and no copy. Only when the answer is no does `asp_lab` build the
+# boolean mask that finds the first bad value for the error message. Here the check took
+# {glue:text}`check_share:.1%` of a forward and backward step. The mask,
+# `torch.isfinite(h).all()`, costs {glue:text}`mask_vs_sum:.0f` times as much as the sum.
+# On a GPU the `if` still makes the CPU wait once per forward.
 #
 # ## 3. Mixed precision
 #
@@ -210,19 +209,15 @@ glue("mask_vs_sum", t_mask / t_check)
 # in a 16-bit format and keeps the rest in float32. Two formats exist:
 #
 # - **bfloat16**: float32's exponent range with {glue:text}`bf16_bits` significant bits.
-#   Small gradients do not underflow where float32's would not, so no loss scaling is
-#   needed. CUDA GPUs from the Ampere generation on support it natively
-#   (`torch.cuda.is_bf16_supported(including_emulation=False)`; without that argument,
-#   older GPUs such as Colab's T4 also answer yes, by emulating it slowly), and PyTorch
-#   supports it on CPUs.
-# - **float16**: {glue:text}`fp16_bits` significant bits but a largest value of
-#   {glue:text}`fp16_max:.0f`. Small gradients underflow to zero, so training multiplies
-#   the loss by a large factor first and divides the gradients back:
-#   `torch.amp.GradScaler`.
+#   Small gradients do not underflow, so no loss scaling is needed. GPUs from NVIDIA's
+#   Ampere generation on support it natively, and PyTorch supports it on CPUs.
+# - **float16**: {glue:text}`fp16_bits` significant bits, but a largest value of
+#   {glue:text}`fp16_max:,.0f`. Small gradients underflow to zero, so training multiplies
+#   the loss by a large factor first and divides the gradients back
+#   (`torch.amp.GradScaler`).
 #
 # The policy that follows (and that `asp_lab.train` uses): bfloat16 where the GPU supports
 # it, else float16 with a `GradScaler`, and no autocast on the CPU when speed is the goal.
-# One training step then reads:
 
 # %%
 def amp_setup(device: torch.device) -> tuple[torch.dtype | None, bool]:
@@ -234,49 +229,49 @@ def amp_setup(device: torch.device) -> tuple[torch.dtype | None, bool]:
     return None, False
 
 
+amp_dtype, use_scaler = amp_setup(device)
+print("autocast dtype:", amp_dtype, "| GradScaler:", use_scaler)
+
+# %% tags=["remove-cell"]
 for name, dt in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
     glue(f"{name}_bits", round(1 - np.log2(torch.finfo(dt).eps)))  # eps = 2^(1 - bits)
 glue("fp16_max", torch.finfo(torch.float16).max)
 step_time = json.loads((analysis.CHECKPOINT_DIR / "results.json").read_text())["step_time"]
 glue("ch5_step_ratio", step_time["ratio_vs_stats_model"]["asp-channel"])
 
-amp_dtype, use_scaler = amp_setup(device)
-print("autocast dtype:", amp_dtype, "| GradScaler:", use_scaler)
+# %% [markdown]
+# One training step under that policy:
 
-model = torch.nn.Sequential(torch.nn.Conv1d(40, C, 5), torch.nn.ReLU(),
-                            pooling.AttentiveStatisticsPooling(C, 64, mode="channel"),
+# %%
+asp = pooling.AttentiveStatisticsPooling(C, 64, mode="channel")
+model = torch.nn.Sequential(torch.nn.Conv1d(40, C, 5), torch.nn.ReLU(), asp,
                             torch.nn.Linear(2 * C, 10)).to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
-features, labels = torch.randn(B, 40, T, device=device), torch.randint(0, 10, (B,), device=device)
+features = torch.randn(B, 40, T, device=device)
+labels = torch.randint(0, 10, (B,), device=device)
 
-with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+dtype = amp_dtype or torch.bfloat16  # unused when autocast is off
+with torch.autocast(device.type, dtype=dtype, enabled=amp_dtype is not None):
     loss = torch.nn.functional.cross_entropy(model(features), labels)
 optimizer.zero_grad(set_to_none=True)
-scaler.scale(loss).backward()  # with the scaler disabled this is loss.backward()
+scaler.scale(loss).backward()  # with the scaler disabled: loss.backward()
 scaler.step(optimizer)
 scaler.update()
-print(f"loss {loss.item():.3f}")
 
 # %% [markdown]
-# What happens to the pooling layer inside autocast? [Chapter 4](04_numerics.ipynb)
-# measured the layers converted whole to float16 and bfloat16 and concluded: compute the
-# standard deviation in two passes, never as $E[x^2] - \mu^2$; accumulate the moments in
-# float32 (`asp_lab` upcasts half-precision frames and weights); and compute the attention
-# scores in float32, or normalise what reaches the layer, because scores rounded to
-# {glue:text}`bf16_bits` bits move the weights when the frames have a large mean. Autocast is
-# milder than a whole conversion, as long as the frames `h` reach the layer in float32, as
-# in the tests below: only the products become 16-bit. Inside a network under autocast,
-# `h` usually comes out of a convolution already in 16 bits, and then the frames
-# themselves are rounded, chapter 4's case.
+# What happens to the pooling layer inside autocast? [Chapter 4](04_numerics.ipynb) found
+# that a half-precision pooling layer must compute the standard deviation in two passes,
+# accumulate the moments in float32, and compute the attention scores in float32 when the
+# frames have a large mean. Autocast is milder than a whole conversion, as long as the
+# frames `h` reach the layer in float32: only the products become 16-bit.
 #
-# On a CPU, `torch.autocast("cpu")` uses **bfloat16** by default, and accepts float16 as
-# well, so this build can measure both (the GPU's kernels differ, the rounding to 16 bits
-# does not). The next cell pools the same frames in float32 and under bfloat16 autocast
-# and compares the pooled vectors, for frames of zero mean ($m/s = 0$, spread $s$ = 1)
-# and frames with a mean of 100 ($m/s = 100$, the large-offset regime of chapter 4).
+# `torch.autocast("cpu")` accepts bfloat16 and float16, so any machine can measure both
+# (the GPU's kernels differ, the rounding to 16 bits does not). The next table pools the
+# same frames in float64 and under bfloat16 autocast, for frames of zero mean ($m/s = 0$)
+# and frames with a mean of 100 standard deviations ($m/s = 100$, chapter 4's hard case):
 
-# %%
+# %% tags=["remove-input"]
 torch.manual_seed(1)
 Ca, Ta = 64, 300
 post = blog.ASP(Ca)
@@ -317,26 +312,21 @@ glue("amp_scalar_s100", amp_err["asp_lab scalar", 100.0][1])
 glue("amp_worst_s1", max(max(amp_err[name, 0.0]) for name in candidates))
 
 # %% [markdown]
-# *Table: median error of the pooled mean and standard deviation under bfloat16 autocast
-# on the CPU, against the same block in float64, in units of the true standard deviation
-# (4 utterances, 64 channels, 300 frames).*
+# *Table: median error of the pooled mean and standard deviation under bfloat16 autocast,
+# against the same block in float64, in units of the true standard deviation (4
+# utterances, 64 channels, 300 frames).*
 #
-# At $m/s = 0$ bfloat16 products do little harm: every block's mean and standard
-# deviation stay within {glue:text}`amp_worst_s1:.1e` of the spread (`asp_lab`'s
-# channel-wise layer with context: {glue:text}`amp_ours_s1:.1e` in $\sigma$). At
-# $m/s = 100$ that layer is {glue:text}`amp_ours_s100:.1e` off and the post's block
-# {glue:text}`amp_post_s100:.1e`, that is, wrong. Chapter 4's effects again: the scores
-# rounded to {glue:text}`bf16_bits` bits move the weights in every block; and in the post's block the softmax itself runs in bfloat16
-# (its input is the bfloat16 output of a convolution), so its weights sum to one only up
-# to {glue:text}`amp_post_wsum:.1e`, and the one-pass variance turns such an error
-# $\delta$ into an error of order $\delta\,m^2$ in $\sigma^2$. WeSpeaker's ASTP has the
-# same one-pass variance. `asp_lab` computes its weights in float32 and its moments in
-# two passes; its output keeps the dtype of `h`.
+# At $m/s = 0$ bfloat16 products do little harm: every block stays within
+# {glue:text}`amp_worst_s1:.1e` of the spread. At $m/s = 100$ the post's block is
+# {glue:text}`amp_post_s100:.1e` off in $\sigma$, that is, wrong. Its softmax runs in
+# bfloat16, so its weights sum to one only up to {glue:text}`amp_post_wsum:.1e`, and its
+# one-pass variance turns such an error $\delta$ into an error of order $\delta\,m^2$ in
+# $\sigma^2$. WeSpeaker's ASTP has the same one-pass variance. `asp_lab` computes its
+# weights in float32 and its moments in two passes.
 #
-# float16 autocast is what a GPU without bfloat16 (a T4, a V100) trains with. The same
-# comparison with float16:
+# float16 autocast is what a GPU without bfloat16 (a T4, a V100) trains with:
 
-# %%
+# %% tags=["remove-input"]
 fp16_rows, fp16_err = [], {}
 with torch.no_grad():
     for name, block in candidates.items():
@@ -360,54 +350,43 @@ glue("fp16_gain_ours", amp_err["asp_lab channel + context", 100.0][1]
 assert fp16_err["the post's block", 100.0][1] > 10 * fp16_err["asp_lab channel + context", 100.0][1]
 
 # %% [markdown]
-# *Table: as the previous one, under float16 autocast on the CPU.*
+# *Table: as the previous one, under float16 autocast.*
 #
-# float16 keeps {glue:text}`fp16_bits` significant bits to bfloat16's
-# {glue:text}`bf16_bits`, and every error shrinks: `asp_lab`'s channel-wise layer with
-# context is {glue:text}`fp16_ours_s100:.1e` off in $\sigma$ at $m/s = 100$,
-# {glue:text}`fp16_gain_ours:.0f` times less than under bfloat16. The post's block is still
-# {glue:text}`fp16_post_s100:.1%` off: the one-pass variance amplifies whatever error the
-# weights carry. In training, float16 adds risks this test does not reach: a value above
-# {glue:text}`fp16_max:,.0f` overflows to infinity, and small gradients underflow to zero.
-# That is what the gradient scaler in the training step above is for: it multiplies the loss before the backward
-# pass, so that gradients stay representable, divides them again before the update, and
-# skips a step whose gradients overflowed.
+# float16 keeps more bits, and every error shrinks: `asp_lab`'s channel-wise layer is
+# {glue:text}`fp16_gain_ours:.0f` times more accurate at $m/s = 100$ than under bfloat16.
+# The post's block is still {glue:text}`fp16_post_s100:.1%` off: the one-pass variance
+# amplifies whatever error the weights carry. In training, float16 has a risk this test
+# does not reach: a value above {glue:text}`fp16_max:,.0f` overflows to infinity. That is
+# what the gradient scaler in the step above is for.
 #
 # ```{admonition} Practice
 # :class: tip
 # Keep the pooling layer's inputs normalised (a batch norm right before it, as ECAPA-TDNN
 # has) when training under autocast; or keep the pooling, and the layer that makes its
-# frames, in float32 by wrapping them in `torch.autocast(device.type, enabled=False)`
-# (`h.float()` alone restores the dtype, not the bits a 16-bit convolution dropped). In
-# chapter 5's network a whole training step with channel-wise ASP took
-# {glue:text}`ch5_step_ratio:.2f` times as long as with statistics pooling, so the pooling
-# is a modest part of the step, and float32 there costs little.
+# frames, in float32 by wrapping them in `torch.autocast(device.type, enabled=False)`.
+# In chapter 5's network the pooling is a modest part of a training step (channel-wise ASP
+# made a step {glue:text}`ch5_step_ratio:.2f` times as long as statistics pooling), so
+# float32 there costs little.
 # ```
 #
 # ## 4. `torch.compile`
 #
-# `torch.compile(module)` traces the forward into a graph and generates fused kernels
-# for it (Triton on a GPU, C++ on a CPU). The elementwise passes of the moments are the
-# kind of work it fuses: several reads and writes of a `(B, C, T)` tensor become one.
-# Two things limit it here. Compiling takes time: at the first call, and again when the
-# input's shape changes (after the first change, PyTorch marks that dimension dynamic and
-# compiles a version for any size, which matters for training crops of varying length).
-# And it cannot trace a Python `if` on a tensor's value: `asp_lab`'s finiteness check
-# (`if not torch.isfinite(h.sum()): ...`, section 2) splits the graph in two, and the
-# pieces are compiled separately; with `lengths`, the checks of the lengths add more
-# breaks.
+# `torch.compile(module)` traces the forward into a graph and generates fused kernels for
+# it (Triton on a GPU, C++ on a CPU). The elementwise passes of the moments are the kind of
+# work it fuses: several reads and writes of a `(B, C, T)` tensor become one. Two things
+# limit it. Compiling takes time, at the first call and again when the input's shape
+# changes. And a Python `if` on a tensor's value, such as `asp_lab`'s finiteness check,
+# splits the graph in two.
 #
-# Compiling costs a two-core machine more build time than this chapter can spare, so the
-# build skips the cell below: `RUN_COMPILE` is `True` only on a GPU. On your own machine,
-# set it to `True`: it compiles the layer, checks that it computes the same vector, and
-# times both.
+# Compiling on a CPU takes longer than this page can spare, so the cell runs only on a
+# GPU; set `RUN_COMPILE = True` to run it anywhere. It checks that the compiled layer
+# computes the same vector, and times both:
 
 # %%
-RUN_COMPILE = device.type == "cuda"  # the book's CPU build: False
-
+RUN_COMPILE = device.type == "cuda"  # set it to True to compile on a CPU too
+print("RUN_COMPILE:", RUN_COMPILE)
 if RUN_COMPILE:
-    eager = pooling.AttentiveStatisticsPooling(C, 128, mode="channel",
-                                               global_context=True).to(device)
+    eager = pooling.AttentiveStatisticsPooling(C, 128).to(device)
     compiled = torch.compile(eager)
     h_c = torch.randn(32, C, 300, device=device)
     with torch.no_grad():  # compile, compare and time in the same mode
@@ -415,75 +394,84 @@ if RUN_COMPILE:
         out_c = compiled(h_c)  # the first call compiles
         bench._synchronize(device)
         print(f"first call (compiling): {time.perf_counter() - start:.1f} s")
-        print("largest difference to eager:", (out_c - eager(h_c)).abs().max().item())
-        print(f"eager {median_time(lambda: eager(h_c)) * 1e3:.2f} ms, "
-              f"compiled {median_time(lambda: compiled(h_c)) * 1e3:.2f} ms per forward")
-else:
-    print("torch.compile skipped in this build (set RUN_COMPILE = True to run it)")
+        print("largest difference:", (out_c - eager(h_c)).abs().max().item())
+        t_eager = median_time(lambda: eager(h_c))
+        t_comp = median_time(lambda: compiled(h_c))
+        print(f"eager {t_eager * 1e3:.2f} ms, compiled {t_comp * 1e3:.2f} ms")
 
 # %% [markdown]
 # ## 5. Training a model on a GPU
 #
-# `asp-lab train` (chapter 5) takes the device as an option. On a GPU:
+# `asp-lab train` (chapter 5) takes the device as an option:
 #
 # ```bash
 # asp-lab train --pooling asp-channel --device cuda --workers 4 --compile --out runs/
 # ```
 #
-# - `--device cuda` moves the network, the log-mel front end and each batch to the GPU
-#   (section 2).
-# - Mixed precision follows `asp_lab.train.amp_policy` (section 3): bfloat16 autocast
-#   where the GPU supports it; otherwise float16, with a gradient scaler that multiplies
-#   the loss before the backward pass, divides the gradients after it, and skips a step
-#   whose gradients overflowed. On the CPU, training stays in float32.
+# - `--device cuda` moves the network, the log-mel front end and each batch to the GPU.
+# - Mixed precision follows `asp_lab.train.amp_policy`, the policy of section 3.
 # - `--workers N` starts `N` `DataLoader` processes that cut and mix the next batches
 #   while the model trains on the current one. A batch depends on the seed and the step
-#   alone (`asp_lab.train.draw_batch`), so the workers hand over exactly the batches the
-#   training loop would draw itself, and the trained weights are the same; a test checks
-#   it.
-# - `--compile` passes the model through `torch.compile` (section 4). The first steps are
-#   slow while it compiles; a test checks that the compiled model computes the same
-#   losses.
+#   alone, so the trained weights are the same with or without workers.
+# - `--compile` passes the model through `torch.compile`.
 #
-# Each run's provenance file (chapter 5) records the device, the precision, the workers,
-# compilation and the steps per second. A short run of chapter 5's recipe here, with no
-# worker and with one, and one thread for the model, so that a worker has a core of its
-# own:
+# The same function, `asp_lab.train.train`, runs here on a small task, 40 speakers with
+# short crops, long enough to watch it learn:
 
 # %%
-cfg_live = train.TrainConfig(pooling="asp-channel", steps=60)
-rate = {}
-for n_workers in (0, 1):
-    run = train.train(cfg_live, device=str(device), workers=n_workers, progress=False,
-                      threads=1)
-    rate[n_workers] = run["provenance"]["steps_per_second"]
-    print(f"workers={n_workers}: {rate[n_workers]:.1f} steps/s on {run['provenance']['device']}"
-          f" ({run['provenance']['amp']} autocast)")
-glue("train_rate_0", rate[0])
-glue("train_rate_1", rate[1])
-if rate[1] > 1.05 * rate[0]:
-    worker_effect = "The worker helped: drawing the batches had held the loop up."
-elif rate[1] < 0.95 * rate[0]:
-    worker_effect = ("The worker cost more than it saved: on these cores, sharing the work "
-                     "outweighed what drawing the batches had held the loop up.")
-else:
-    worker_effect = ("The worker made no difference: drawing a batch did not hold the loop "
-                     "up.")
-glue("worker_effect", Markdown(worker_effect))
-glue("train_cores", os.cpu_count())
-glue("train_batch", cfg_live.batch_size)
+demo = train.TrainConfig(pooling="asp-channel", n_speakers=40, steps=400,
+                         crop_seconds=(1.0, 1.5), margin=0.1, log_every=20)
+start = time.perf_counter()
+run = train.train(demo, device=str(device), threads=1, progress=False)
+demo_seconds = time.perf_counter() - start
+curve = run["provenance"]["curve"]  # a point every log_every steps
+prov = run["provenance"]
+print(f"{demo.steps} steps in {demo_seconds:.0f} s on {prov['device']}, "
+      f"autocast {prov['amp']}; last loss {curve[-1]['loss']:.2f}")
+
+# %% tags=["remove-cell"]
+first, last = curve[0], curve[-1]
+glue("demo_steps", demo.steps)
+glue("demo_speakers", demo.n_speakers)
+glue("demo_seconds", demo_seconds)
+glue("demo_rate", run["provenance"]["steps_per_second"])
+glue("demo_first_loss", first["loss"])
+glue("demo_last_loss", last["loss"])
+glue("demo_first_acc", first["accuracy"])
+glue("demo_last_acc", last["accuracy"])
+glue("demo_chance", 1 / demo.n_speakers)
+glue("demo_device", Markdown(run["provenance"]["device"]))
+# what the caption says: the loss falls and the accuracy rises far above chance
+assert last["loss"] < 0.5 * first["loss"], (first, last)
+assert last["accuracy"] > max(0.5, 2 * first["accuracy"]), (first, last)
+
+# %% tags=["remove-input"] mystnb={"image": {"alt": "The training demo's loss and accuracy against step: the loss falls and the accuracy rises from near chance to most of the training speakers."}}
+steps = [c["step"] for c in curve]
+fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+ax_loss.plot(steps, [c["loss"] for c in curve], marker=".", color=viz.MODEL_COLOURS["asp-channel"])
+ax_acc.plot(steps, [100 * c["accuracy"] for c in curve], marker=".",
+            color=viz.MODEL_COLOURS["asp-channel"])
+ax_acc.axhline(100 / demo.n_speakers, color="#555555", linestyle=":", label="chance")
+ax_loss.set_ylabel("AAM-softmax loss (nats)")
+ax_acc.set_ylabel("training accuracy (%)")
+ax_acc.set_ylim(0, 100)
+ax_acc.legend(loc="lower right", fontsize="small")
+for ax, what in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+    ax.set_xlabel("training step")
+    ax.set_title(f"Training demo: {what}, mean over {demo.log_every} steps", fontsize="medium")
+    ax.grid(alpha=0.3)
+plt.show()
 
 # %% [markdown]
-# Here, on {glue:text}`train_cores` CPU cores, one step (a batch of
-# {glue:text}`train_batch` crops, forward, backward and update) ran at
-# {glue:text}`train_rate_0:.1f` steps per second with no worker and
-# {glue:text}`train_rate_1:.1f` with one. {glue:md}`worker_effect` A worker pays off only
-# as far as drawing the batches holds the loop up, which it does more on a GPU, where the
-# model's step is fast and the CPU cores are free for the workers. Steps per second on a
-# GPU are not measured yet (section 7). (The printed losses rise in these few steps: the
-# margin of the loss is being phased in, as in chapter 5.)
-
-# %% [markdown]
+# *Figure: the network learns: its loss falls and its accuracy climbs from chance towards
+# all {glue:text}`demo_speakers` training speakers.* The {glue:text}`demo_steps` steps took
+# {glue:text}`demo_seconds:.0f` s on {glue:md}`demo_device`. The loss fell from
+# {glue:text}`demo_first_loss:.1f` to {glue:text}`demo_last_loss:.1f` nats. The accuracy
+# over the last steps reached {glue:text}`demo_last_acc:.0%` (chance:
+# {glue:text}`demo_chance:.1%`). The small bump in the loss is the angular margin being
+# phased in (chapter 5). On a GPU the same cell runs far faster; there, try a larger
+# `n_speakers` and more steps.
+#
 # ## 6. The benchmark
 #
 # `asp-lab bench` times one training step of a pooling layer, `layer(h)` then
@@ -492,35 +480,52 @@ glue("train_batch", cfg_live.batch_size)
 #
 # - `stats`: statistics pooling {cite:p}`snyder2018xvectors`, the baseline of every ratio;
 # - `asp-scalar` and `asp-channel`, with `-gc` for global context: `asp_lab`'s
-#   `AttentiveStatisticsPooling`, one weight per frame {cite:p}`okabe2018attentive` or
-#   per frame and channel {cite:p}`desplanques2020ecapa`. Global context is computed as
-#   $W_h h_t + (W_\mu \mu + W_\sigma \sigma)$, the second term once per utterance;
+#   `AttentiveStatisticsPooling`, one weight per frame {cite:p}`okabe2018attentive` or per
+#   frame and channel {cite:p}`desplanques2020ecapa`;
 # - `blog-asp`: the post's block (channel-wise, no global context, one-pass variance);
-# - `wespeaker-astp` (`-gc`): WeSpeaker's `ASTP`, re-implemented in `asp_lab.bench`
-#   from its source (`wespeaker/models/pooling_layers.py`): global context by
-#   concatenating $[h_t; \mu; \sigma]$ into a $(B, 3C, T)$ tensor, $\tanh$ scoring,
-#   $E[x^2]-\mu^2$ clamped at $10^{-7}$;
-# - `speechbrain-asp` (`-gc`): SpeechBrain's `AttentiveStatisticsPooling` (ECAPA-TDNN),
-#   if installed (`make bench-deps`): concatenation too, with the mean and standard
-#   deviation repeated over time, a TDNN block (convolution, ReLU, batch norm) and
-#   $\tanh$ before the scores, two-pass moments. Its `-gc` form is the reference of
-#   "vs SpeechBrain" for the layers with global context, the plain form for the others.
+# - `wespeaker-astp` (`-gc`): WeSpeaker's `ASTP`, re-implemented in `asp_lab.bench` from
+#   its source: global context by concatenating $[h_t; \mu; \sigma]$ into a $(B, 3C, T)$
+#   tensor, and $E[x^2]-\mu^2$;
+# - `speechbrain-asp` (`-gc`): SpeechBrain's `AttentiveStatisticsPooling` (ECAPA-TDNN), if
+#   installed: concatenation too, with the mean and standard deviation repeated over time.
 #
-# **Time**: the median over the repeated steps after a warm-up, with the interquartile
-# range (IQR). The layers take turns, one step each, so that a burst of load from
-# another program slows all of them alike. On a GPU the clock is read after
-# `torch.cuda.synchronize()`. **Memory**: on a GPU, `torch.cuda.max_memory_allocated()`
-# after `reset_peak_memory_stats()`, less what was allocated before the step. A CPU has no
-# such counter, so the step runs once under `torch.profiler` with `profile_memory=True`,
-# which logs every allocation and free of PyTorch's CPU allocator; the peak of their
-# running sum is the figure. Either way it counts bytes held by tensors, including the
-# gradients, not what the operating system reports.
+# **Time** is the median over repeated steps after a warm-up; the layers take turns, one
+# step each, so that a burst of load slows all of them alike. **Memory** is the peak of the
+# bytes held by tensors during the step, gradients included: on a GPU from
+# `torch.cuda.max_memory_allocated()`, on a CPU from `torch.profiler`'s log of every
+# allocation.
 #
-# The full grid of sizes and layers takes several minutes on this machine, too long for a
-# book build, so the book does not rerun it: it loads the results recorded with
-# `asp-lab bench --out benchmarks/cpu-<date>.json --plot benchmarks/cpu-<date>.png`.
+# ### A live run on this device
+#
+# `bench.run([(8, 256, 100)], device=str(device), repeats=3, layers=...)` runs the
+# benchmark on one small size, with a few repeats, on the device of section 1:
 
-# %%
+# %% tags=["remove-input"]
+layers = ["stats", "asp-scalar", "asp-channel-gc", "blog-asp", "wespeaker-astp-gc"]
+if bench.load_speechbrain_asp()[0] is not None:  # SpeechBrain installed here?
+    layers.append("speechbrain-asp-gc")
+start = time.perf_counter()
+live = bench.run([(8, 256, 100)], device=str(device), repeats=3, warmup=1, layers=layers)
+print(bench.table(live))
+glue("live_s", time.perf_counter() - start)
+
+# %% tags=["remove-cell"]
+glue("live_sb", "includes SpeechBrain's layer" if "speechbrain-asp-gc" in layers
+     else "leaves out SpeechBrain's layer, which is not installed here")
+assert not live["skipped"], live["skipped"]
+
+# %% [markdown]
+# The live run took {glue:text}`live_s:.1f` s and {glue:text}`live_sb` (on Colab,
+# `pip install --no-deps speechbrain==1.1.2 hyperpyyaml ruamel.yaml` adds it without
+# touching torch). The full grid of sizes is `asp-lab bench --out results.json --plot
+# results.png`; add `--device cuda` on a GPU, `--dtype bfloat16` for half precision.
+#
+# ### The recorded CPU run
+#
+# The full grid takes several minutes on a small CPU, too long for a page, so the book
+# loads a run recorded with `asp-lab bench` on a two-core CPU:
+
+# %% tags=["remove-input"]
 recorded_path = bench.recorded("cpu-*.json")[-1]
 rec = json.loads(recorded_path.read_text())
 mach, sett = rec["machine"], rec["settings"]
@@ -543,28 +548,21 @@ for size, rows in by_size.items():
         order = sorted(rows, key=lambda name: rows[name]["time_median_s"], reverse=True)
         assert order[:2] == ["speechbrain-asp-gc", "wespeaker-astp-gc"], (size, order)
 
-# %% mystnb={"image": {"alt": "Horizontal bar charts, one per input size, of the median forward+backward time of each pooling layer on a log scale, with interquartile ranges."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Horizontal bar charts, one per input size, of the median forward+backward time of each pooling layer on a log scale, with interquartile ranges."}}
 fig = bench.plot(rec)
 plt.show()
 
 # %% [markdown]
-# *Figure 1. Median time of one forward+backward step per layer and input size on the
-# machine that built the book (log scale; the whiskers span the interquartile range; the
-# label is the time over statistics pooling's). Grey: statistics pooling; blue:
-# `asp_lab`; orange: the post's block; green: WeSpeaker's ASTP; pink: SpeechBrain's
-# layer. What to see: SpeechBrain's layer with global context is the slowest at every
-# size, and the layers that build a $(B, 3C, T)$ concatenation for global context
-# (SpeechBrain's, WeSpeaker's) are the slowest pair.*
+# *Figure 1. SpeechBrain's and WeSpeaker's layers with global context, which build a
+# $(B, 3C, T)$ concatenation, are the slowest at every size.* Median time of one
+# forward+backward step per layer and input size on the recorded CPU (log scale; whiskers:
+# the interquartile range; label: the time over statistics pooling's). Grey: statistics
+# pooling; blue: `asp_lab`; orange: the post's block; green: WeSpeaker's ASTP; pink:
+# SpeechBrain's layer.
 #
-# The machine is shared: {glue:text}`rec_threads` threads, with a load average of
-# {glue:text}`rec_load:.1f` when the run started; other programs may widen the whiskers. Times do not scale simply with the size either (caches, the memory allocator):
-# statistics pooling took {glue:text}`slow_regime:.1f` times as long at $T = 300$ as at
-# $T = 200$, for {glue:text}`frames_ratio:.1f` times the frames. Ratios between layers of the same run are
-# steadier than the times, since the layers took turns; the "paired" ratios below go one
-# step further and take the median of the ratios within each round. At ECAPA-TDNN's size,
-# $B = 32$, $C = 1536$, $T = 300$:
+# At ECAPA-TDNN's size, $B = 32$, $C = 1536$, $T = 300$:
 
-# %%
+# %% tags=["remove-input"]
 headline = next(r for r in rec["results"] if (r["B"], r["C"], r["T"]) == bench.HEADLINE)
 
 
@@ -590,18 +588,16 @@ sb_bytes = rows_h.get("speechbrain-asp-gc", {}).get("peak_memory_bytes")
 glue("h_sb_mib", sb_bytes / 2**20 if sb_bytes else float("nan"))
 
 # %% [markdown]
-# *Table: one forward+backward step at $B = 32$, $C = 1536$, $T = 300$, float32 (peak
-# memory: beyond the input and the parameters). "SpeechBrain": its layer with the same
-# global-context setting.*
+# *Table: one forward+backward step at $B = 32$, $C = 1536$, $T = 300$, float32, on the
+# recorded CPU (peak memory: beyond the input and the parameters).*
 #
 # For scale: the input $h$ alone is {glue:text}`h_input_mib:.0f` MiB. Statistics pooling
 # allocates {glue:text}`h_stats_mib:.0f` MiB in its step, the gradient of $h$ and little
-# else; the channel-wise ASP with global context {glue:text}`h_cgc_mib:.0f` MiB, and
-# SpeechBrain's {glue:text}`h_sb_mib:.0f` MiB. Every full-size tensor alive at the peak
-# (a gradient, the weights $\alpha$, a temporary, a copy that autograd keeps for the
-# backward) is another copy of $h$. Three ratios sum the comparison up at this size:
+# else. `asp_lab`'s channel-wise ASP with global context allocates
+# {glue:text}`h_cgc_mib:.0f` MiB, SpeechBrain's layer {glue:text}`h_sb_mib:.0f` MiB. Every
+# full-size tensor alive at the peak is another copy of $h$. Three ratios sum it up:
 
-# %%
+# %% tags=["remove-input"]
 show_table(["ratio", "of the medians", "paired"],
            [[t["target"], fmt(t["ratio"], ".2f"), fmt(t.get("ratio_paired"), ".2f")]
             for t in rec["targets"]])
@@ -611,15 +607,15 @@ glue("m_cgc_sb", tg["asp-channel-gc", "memory"] or float("nan"))
 glue("t_scalar_stats", tg["asp-scalar", "time"] or float("nan"))
 
 # %% [markdown]
-# *Table: three ratios at the headline size, from the recorded run (ratio of the medians;
-# paired: median of the per-round ratios).*
+# *Table: three ratios at the same size (ratio of the medians; paired: the median of the
+# ratios within each round).*
 #
 # `asp_lab`'s channel-wise ASP with global context takes {glue:text}`t_cgc_sb:.2f` times
-# SpeechBrain's time and {glue:text}`m_cgc_sb:.2f` times its memory; scalar ASP takes
-# {glue:text}`t_scalar_stats:.2f` times the time of statistics pooling. The same ratios
-# at every size:
+# SpeechBrain's time, and {glue:text}`m_cgc_sb:.2f` times its memory. Scalar ASP takes
+# {glue:text}`t_scalar_stats:.1f` times the time of statistics pooling ("Going further"
+# explains why). The same ratios at every recorded size:
 
-# %%
+# %% tags=["remove-input"]
 show_table(["size (B, C, T)", "channel+context / SpeechBrain: time", "(paired)",
             "memory", "scalar / stats: time", "(paired)", "channel / post's block: time",
             "memory"],
@@ -644,87 +640,106 @@ glue("chan_blog_max", max(blog_ratios))
 # *Table: the same ratios at every recorded size, and `asp_lab`'s channel-wise layer
 # without context against the post's block, which computes the same function.*
 #
-# Across sizes, scalar ASP takes {glue:text}`scalar_stats_min:.1f` to
-# {glue:text}`scalar_stats_max:.1f` times the time of statistics pooling, and `asp_lab`'s
-# channel-wise layer without context takes {glue:text}`chan_blog_min:.2f` to
-# {glue:text}`chan_blog_max:.2f` times the time of the post's block, which computes the
-# same function (chapter 4 copied one's weights into the other) with the one-pass variance
-# that chapter 4 found wrong for large means.
+# ## 7. GPU figures
 #
-# ### What made the layer fast
+# ```{admonition} No GPU figures recorded yet
+# :class: warning
+# The book was built on a CPU, and no GPU benchmark has been recorded, so this page shows
+# no GPU measurement. The live cells above give your GPU's numbers when you run them on
+# one.
+# ```
 #
-# A straightforward version of the same layers, without the changes below, was benchmarked
-# on the same machine with the same command; that recording is kept in
-# `benchmarks/history/`. Each ratio is taken within one run, so ratios from the two runs
-# can be set side by side, though the times cannot:
+# To record them, open this notebook on Colab with a GPU (section 8) or use any CUDA
+# machine with the repository, and run `make bench-gpu`. It writes
+# `benchmarks/cuda-<gpu>-<date>.json` files (float32 and bfloat16, and a training run's
+# steps per second). The cell below lists whatever GPU results exist, each named by its GPU
+# and date:
 
-# %%
-history = bench.recorded("history/cpu-*.json")
-before = json.loads(history[0].read_text())
-tg_before = {(t["layer"], t["quantity"]): t for t in before["targets"]}
-show_table(["ratio", "straightforward layers", "these layers"],
-           [[t["target"], fmt(tg_before[t["layer"], t["quantity"]]["ratio"], ".2f"),
-             fmt(t["ratio"], ".2f")] for t in rec["targets"]])
-rows_b = next(r for r in before["results"] if (r["B"], r["C"], r["T"]) == bench.HEADLINE)["rows"]
-print(f"{history[0].name}: {before['machine']['date']}; commit "
-      f"{before['machine'].get('git_commit', '?')[:10]}")
-glue("before_stats_ms", rows_b["stats"]["time_median_s"] * 1e3)
-glue("before_stats_vs_sb", rows_b["stats"]["time_median_s"]
-     / rows_b["speechbrain-asp-gc"]["time_median_s"])
-glue("after_stats_vs_sb", rows_h["stats"]["time_median_s"]
-     / rows_h["speechbrain-asp-gc"]["time_median_s"])
-glue("before_scalar_vs_sb", rows_b["asp-scalar"]["time_median_s"]
-     / rows_b["speechbrain-asp-gc"]["time_median_s"])
-glue("after_scalar_vs_sb", rows_h["asp-scalar"]["time_median_s"]
-     / rows_h["speechbrain-asp-gc"]["time_median_s"])
+# %% tags=["remove-input"]
+gpu_files = bench.recorded("cuda-*.json")
+if not gpu_files:
+    print("no GPU results recorded in benchmarks/ yet")
+for path in gpu_files:
+    result = json.loads(path.read_text())
+    print(f"== {path.name}: {result['machine'].get('gpu')}, {result['settings']['dtype']}")
+    print(bench.table(result))
+for path in bench.recorded("train-cuda-*.json"):  # make bench-gpu's training run
+    run_gpu = json.loads(path.read_text())
+    print(f"== {path.name}: {run_gpu['device']}, {run_gpu['amp']} autocast, "
+          f"{run_gpu['workers']} workers: {run_gpu['steps_per_second']:.1f} steps/s")
 
 # %% [markdown]
-# *Table: the three ratios at $B = 32$, $C = 1536$, $T = 300$ with the straightforward
-# layers and with these (the run of section 6), ratio of the medians.*
+# ## 8. Running the book on Colab
 #
-# What the layer computes did not change: the tests of `asp_lab.pooling` (uniform
-# weights, padding, permutation, the numerics of chapter 4) pass for both. What
-# changed is how many times the layer walks over a $(B, C, T)$ tensor and how many such
-# tensors it keeps:
+# Every chapter is a notebook that also runs on Google Colab, with a free GPU when one is
+# available:
 #
-# 1. **One check, a sum** (section 2). Before, the module checked $h$, each step function
-#    checked it again with the mask, and the scores were checked for NaN and infinities
-#    in three more passes.
-# 2. **The module calls the steps without their checks**, and does what only some inputs
-#    need only for those: the padding is set to zero once, when there is padding. Dividing
-#    the weights by their sum, which repairs weights rounded to half precision
-#    (chapter 4), stays in the public `weighted_moments`; the module's weights come
-#    straight from its own float32 softmax.
+# 1. On a chapter's page, open the launch menu (the rocket icon at the top) and choose
+#    **Colab**: Colab opens this chapter's `.ipynb` from the repository.
+# 2. In Colab, choose **Runtime > Change runtime type**, pick a **GPU** as the hardware
+#    accelerator, and save.
+# 3. Run the first cell. It clones the repository (the code and `data/`), installs
+#    `asp_lab` from it without touching the packages Colab ships (its CUDA build of
+#    PyTorch among them), and prints the GPU it found. In the book that cell is hidden.
+# 4. Run the rest (**Runtime > Run all**). Section 1 then prints `cuda`, and every cell
+#    that uses `device` runs on the GPU, the `torch.compile` cell and the training demo
+#    included.
+#
+# The widgets of chapters 2 and 6 run on Colab's own ipywidgets 7. Colab's file-upload
+# widget drops files of about 1 MB and more without a word, so on Colab the "your
+# recording" button of chapter 6 opens Colab's own upload dialog instead.
+#
+# ## What to remember
+#
+# - Put the model and every batch on one device; on a GPU, synchronise before reading a
+#   clock, and remember that every check of a value makes the CPU wait.
+# - Under autocast, keep the pooling's statistics in float32 and in two passes: the
+#   one-pass variance turns tiny rounding errors into wrong standard deviations.
+# - Benchmark layers in turns on the same input, report medians with their spread, and
+#   count memory as the peak of what tensors hold.
+# - Building a $(B, 3C, T)$ concatenation for global context costs time and memory;
+#   `asp_lab` adds the same term as a $(B, A)$ vector instead.
+# - A number measured on one device says little about another: measure yours, and label
+#   every recorded figure with its device and date.
+#
+# ## Going further
+#
+# *What made `asp_lab`'s layer fast, for readers who write their own; nothing else in the
+# book depends on it.*
+#
+# What the layer computes is fixed by the tests of `asp_lab.pooling` (uniform weights,
+# padding, permutation, the numerics of chapter 4). How fast it computes it depends on how
+# many times it walks over a $(B, C, T)$ tensor and how many such tensors it keeps:
+#
+# 1. **One check, a sum** (section 2), instead of a mask per step.
+# 2. **The module calls the steps without their checks**, and sets the padding to zero
+#    only when there is padding.
 # 3. **Sums as `einsum`**: $\sum_t \alpha_t h_t$ written as
-#    `torch.einsum("bct,bt->bc", h, alpha)` is a batched dot product, computed without
-#    the product `alpha * h` as a $(B, C, T)$ tensor in memory.
+#    `torch.einsum("bct,bt->bc", h, alpha)` is a batched dot product, computed without the
+#    product `alpha * h` as a $(B, C, T)$ tensor in memory.
 # 4. **Products as convolutions**: $W h_t + b$ at every frame is a convolution with kernel
-#    size 1, which is how ECAPA-TDNN writes it (`nn.Conv1d`). PyTorch's convolution
-#    kernels compute it faster than `torch.matmul(W, h) + b[:, None]`, which broadcast $W$
-#    over the batch, and add the bias in the same pass.
-# 5. **A hand-written backward for the moments.** Autograd keeps what each operation
-#    needs for its own backward; for the two-pass variance that is the deviations
-#    $h_t - \mu$ and their squares, two more copies of $h$. Yet the derivatives are short
-#    when the weights sum to one:
+#    size 1, which is how ECAPA-TDNN writes it (`nn.Conv1d`).
+# 5. **A hand-written backward for the moments.** Autograd keeps what each operation needs
+#    for its own backward; for the two-pass variance that is the deviations $h_t - \mu$ and
+#    their squares, two more copies of $h$. Yet the derivatives are short when the weights
+#    sum to one:
 #
 #    $$\frac{\partial \mu}{\partial h_t} = \alpha_t, \quad
 #      \frac{\partial \sigma^2}{\partial h_t} = 2 \alpha_t (h_t - \mu), \quad
 #      \frac{\partial \mu}{\partial \alpha_t} = h_t, \quad
 #      \frac{\partial \sigma^2}{\partial \alpha_t} = (h_t - \mu)^2,$$
 #
-#    and $\partial\sigma/\partial\sigma^2 = 1/(2\sigma)$, or 0 where the variance was
-#    floored at `VAR_FLOOR`. (The derivatives of $\sigma^2$ also have a path through
-#    $\mu$, which adds multiples of $\sum_s \alpha_s (h_s - \mu)$; that is zero when the
-#    weights sum to one. The derivatives of $\mu$ need no such condition.) So `asp_lab`'s moments,
-#    an `autograd.Function` in `asp_lab/pooling/fast.py`, keep only $h$, $\alpha$, $\mu$ and
+#    and $\partial\sigma/\partial\sigma^2 = 1/(2\sigma)$. (The derivatives of $\sigma^2$
+#    also have a path through $\mu$, which adds multiples of $\sum_s \alpha_s (h_s - \mu)$;
+#    that is zero when the weights sum to one.) So `asp_lab`'s moments, an
+#    `autograd.Function` in `asp_lab/pooling/fast.py`, keep only $h$, $\alpha$, $\mu$ and
 #    $\sigma$, and the backward recomputes $h_t - \mu$ with one subtraction. The tests
 #    compare its gradients with autograd's and with finite differences.
 #
-# What each way of writing the moments keeps for the backward, beyond its inputs $h$ and
-# $\alpha$, counted with `torch.autograd.graph.saved_tensors_hooks` (which sees every
-# tensor saved for the backward):
+# What each way of writing the moments keeps for the backward, beyond its inputs, counted
+# with `torch.autograd.graph.saved_tensors_hooks`:
 
-# %%
+# %% tags=["remove-input"]
 def kept_for_backward(moments, h: torch.Tensor, alpha: torch.Tensor) -> int:
     """Bytes of the tensors `moments(h, alpha)` saves for its backward, inputs excluded."""
     kept = {}
@@ -758,13 +773,12 @@ show_table(["weights", "autograd (copies of h)", "hand-written backward (copies 
            kept_rows)
 
 # %% [markdown]
-# *Table: memory kept from the forward for the backward by the weighted moments, in units
-# of the size of $h$ ($B = 8$, $C = 256$, $T = 200$; it scales with $h$).*
+# *Table: memory kept from the forward for the backward by the weighted moments, in copies
+# of $h$ ($B = 8$, $C = 256$, $T = 200$).*
 #
-# And the products of item 4, written both ways, timed now in turns (forward and
-# backward, $B = 32$, $C = 512$, $T = 300$, $A = 128$, the fastest of seven rounds):
+# And the products of item 4, written both ways and timed now in turns:
 
-# %%
+# %% tags=["remove-input"]
 h_p = torch.randn(32, 512, 300, device=device, requires_grad=True)
 W_p = torch.randn(128, 512, device=device, requires_grad=True)
 b_p = torch.zeros(128, device=device, requires_grad=True)
@@ -787,25 +801,16 @@ glue("mm_vs_conv", t_mm / t_conv)
 
 # %% [markdown]
 # Here `torch.matmul(W, h) + b[:, None]` took {glue:text}`mm_vs_conv:.1f` times as long as
-# the convolution (a live timing on a shared machine; on a GPU both call the same kind of
-# matrix kernel, and the difference may vanish).
+# the convolution (a live timing; on a GPU both call the same kind of matrix kernel, and
+# the difference may vanish).
 #
-# ### Why scalar ASP costs more than twice statistics pooling
-#
-# With the straightforward layers, scalar ASP took less than twice the time of statistics
-# pooling; with these it takes more, though scalar ASP got faster: it took
-# {glue:text}`before_scalar_vs_sb:.2f` of SpeechBrain's time there and
-# {glue:text}`after_scalar_vs_sb:.2f` here. Statistics pooling took
-# {glue:text}`before_stats_vs_sb:.2f` of SpeechBrain's time there, and
-# {glue:text}`after_stats_vs_sb:.2f` here: the changes above sped it up more than ASP,
-# since it is nothing but the moments. What is left is arithmetic. Scalar ASP does all
-# that statistics pooling does (the same two sums, with weights $\alpha_t$ in place of
-# $1/T$) and, on top, the scores, whose cost is three matrix products with $W$: $W h_t$
-# for every frame in the forward, and in the backward the gradients for $W$ and for
-# $h$, each $2 B A C T$ floating-point operations. Timed now, at the headline size, in
-# turns, the fastest of seven rounds:
+# **Why scalar ASP costs more than twice statistics pooling.** Scalar ASP does all that
+# statistics pooling does (the same two sums, with weights $\alpha_t$ in place of $1/T$)
+# and, on top, the scores, whose cost is three matrix products with $W$: $W h_t$ for every
+# frame in the forward, and in the backward the gradients for $W$ and for $h$, each
+# $2 B A C T$ floating-point operations. Timed now, at the headline size:
 
-# %%
+# %% tags=["remove-input"]
 Bh, Ch, Th = bench.HEADLINE
 A_h = 128
 h_big = torch.randn(Bh, Ch, Th, device=device, requires_grad=True)
@@ -836,134 +841,11 @@ glue("p_floor", (t_s + t_p) / t_s)
 glue("p_prod_vs_stats", t_p / t_s)  # a live timing: quoted, never asserted
 
 # %% [markdown]
-# The three products are {glue:text}`p_gflop:.1f` billion operations. They took
-# {glue:text}`p_prod_ms:.0f` ms, {glue:text}`p_rate:.0f` GFLOP/s on this CPU, statistics
-# pooling {glue:text}`p_stats_ms:.0f` ms and scalar ASP {glue:text}`p_asp_ms:.0f` ms:
-# the products and statistics pooling together account for
-# {glue:text}`p_sum_share:.0%` of scalar ASP's time. Statistics pooling reads and writes
-# $h$ a few times and does no products, so however the scores are written, scalar ASP
-# cannot take less than 1 + products / statistics pooling times as long as statistics
-# pooling: {glue:text}`p_floor:.1f` in this timing. A ratio of 2 would need the products
-# to cost less than statistics pooling itself; here they cost
-# {glue:text}`p_prod_vs_stats:.1f` times as much. Timings on this shared machine
-# move from run to run (the recorded run of section 6 measured
-# {glue:text}`t_scalar_stats:.2f` for scalar ASP against statistics pooling), but not by
-# that much. The straightforward version stayed under 2 only because its statistics pooling was slow. On a GPU, where products are far cheaper per byte moved,
-# the ratio will differ (section 7).
-#
-# ### A live run
-#
-# The same code, run now on one small size with a few repeats, to show that it works
-# (its times are too small and too noisy to compare with the table):
-
-# %%
-layers = ["stats", "asp-scalar", "asp-channel-gc", "blog-asp", "wespeaker-astp-gc"]
-if bench.load_speechbrain_asp()[0] is not None:  # SpeechBrain installed here?
-    layers.append("speechbrain-asp-gc")
-start = time.perf_counter()
-live = bench.run([(8, 256, 100)], device=str(device), repeats=3, warmup=1, layers=layers)
-print(bench.table(live))
-glue("live_s", time.perf_counter() - start)
-
-# %% tags=["remove-cell"]
-glue("live_sb", "includes SpeechBrain's layer" if "speechbrain-asp-gc" in layers
-     else "leaves out SpeechBrain's layer, which is not installed here")
-assert not live["skipped"], live["skipped"]
-
-# %% [markdown]
-# The live run took {glue:text}`live_s:.1f` s, memory pass included, and
-# {glue:text}`live_sb` (`make book` installs it; on Colab,
-# `pip install --no-deps speechbrain==1.1.2 hyperpyyaml ruamel.yaml` adds it without touching
-# torch). To run the full grid
-# yourself: `asp-lab bench --out results.json --plot results.png` (add
-# `--device cuda` on a GPU, `--dtype bfloat16` for half precision, `--sizes 32,1536,300`
-# for one size). Without SpeechBrain installed its rows are skipped and the JSON says so.
-#
-# ## 7. GPU figures: not measured yet
-#
-# ```{admonition} No GPU numbers here yet
-# :class: warning
-# The book was built on a CPU, and no GPU run has been recorded in `benchmarks/`. This
-# section shows nothing but how the figures will be made; it contains no GPU measurement.
-# ```
-#
-# What a GPU run will add, from `benchmarks/cuda-*.json` files once they exist:
-#
-# - the same table and figure as section 6 on a GPU, in float32 and bfloat16 (`--dtype`;
-#   float16 too if you add a run with `--dtype float16`), so that the ratios against
-#   statistics pooling and SpeechBrain can be compared with the CPU's;
-# - peak memory from `torch.cuda.max_memory_allocated`, which on a GPU is the figure
-#   that limits the batch size;
-# - the fraction of the GPU's memory bandwidth that a forward pass reaches
-#   (`forward_fraction_of_peak` in the JSON): the bytes it must at least move (reading
-#   $h$ once, $B \cdot C \cdot T \cdot$ 4 bytes in float32) divided by its time, against
-#   the peak from the device's properties or its data sheet
-#   (`asp_lab.bench.peak_bandwidth`). Statistics pooling and the moments do a few
-#   operations per byte, so on a GPU they are bound by memory traffic, and the count of
-#   passes over $h$ (section 6) decides their speed; the scores' products, at about
-#   $A / 2$ operations per byte, are not. On this CPU the recorded run's forward passes
-#   reached an effective rate (minimum bytes over time) of {glue:text}`cpu_fwd_min:.1f` to
-#   {glue:text}`cpu_fwd_max:.1f` GB/s at the headline size;
-# - the bfloat16 and float16 autocast errors of every layer (`autocast_errors` in the
-#   JSON: norms of the error of $\mu$ and $\sigma$ relative to float32, for frames with a
-#   mean of 0 and of 10 standard deviations; this CPU's are in the recorded file too), with
-#   the GPU's own kernels;
-# - `torch.compile` against eager, from section 4's cell, which runs on a GPU (the
-#   benchmark itself does not compile);
-# - the training run's steps per second with `DataLoader` workers (section 5).
-#
-# To produce them, open this notebook on Colab with a GPU (section 8) or use any CUDA
-# machine with the repository, and run `make bench-gpu`, which runs
-#
-# ```bash
-# asp-lab bench --device cuda --out benchmarks/cuda-<gpu>-<date>.json \
-#     --plot benchmarks/cuda-<gpu>-<date>.png
-# asp-lab bench --device cuda --dtype bfloat16 --out benchmarks/cuda-<gpu>-<date>-bf16.json
-# asp-lab train --device cuda --pooling asp-channel --steps 300 --workers 4 --no-eval \
-#     --out runs/bench-gpu    # its provenance becomes benchmarks/train-cuda-<gpu>-<date>.json
-# ```
-#
-# then commit the files. The next cell lists whatever GPU results are in `benchmarks/`:
-
-# %%
-gpu_files = bench.recorded("cuda-*.json")
-if not gpu_files:
-    print("no GPU results recorded in benchmarks/ yet")
-for path in gpu_files:
-    result = json.loads(path.read_text())
-    print(f"== {path.name}: {result['machine'].get('gpu')}, {result['settings']['dtype']}")
-    print(bench.table(result))
-for path in bench.recorded("train-cuda-*.json"):  # make bench-gpu's training run
-    run_gpu = json.loads(path.read_text())
-    print(f"== {path.name}: {run_gpu['device']}, {run_gpu['amp']} autocast, "
-          f"{run_gpu['workers']} workers: {run_gpu['steps_per_second']:.1f} steps/s")
-
-# %% [markdown]
-# ## 8. Running the book on Colab
-#
-# Every chapter is a notebook that also runs on Google Colab, with a free GPU when one is
-# available:
-#
-# 1. On a chapter's page, open the launch menu (the rocket icon at the top) and choose
-#    **Colab**: Colab opens this chapter's `.ipynb` from the repository.
-# 2. In Colab, choose **Runtime > Change runtime type**, pick a **GPU** as the hardware
-#    accelerator, and save.
-# 3. Run the first cell. It clones the repository (the code and `data/`), installs
-#    `asp_lab` from it with `pip install --no-deps`, so that every package Colab ships
-#    (its CUDA build of PyTorch, ipywidgets 7, numpy, ...) stays as it is, adds only a
-#    dependency Colab lacks, and prints the GPU it found. In the book that cell is hidden;
-#    in the notebook it is the first code cell.
-# 4. Run the rest (**Runtime > Run all**). Section 1 then prints `cuda`, and every cell
-#    that uses `device` runs on the GPU, the `torch.compile` cell of section 4 and the
-#    training of section 5 included (the autocast tables of section 3 stay on the CPU on
-#    purpose). `!asp-lab bench --device cuda --out asp_lab_repo/benchmarks/cuda-colab.json`
-#    in a new cell produces the GPU benchmark of section 7, which section 7's cell then
-#    lists (`make bench-gpu` runs it and the rest in the repository's own environment).
-#
-# The widgets of chapters 2 and 6 run on Colab's own ipywidgets 7. Colab's file-upload
-# widget drops files of about 1 MB and more without a word, so on Colab the "your
-# recording" button of chapter 6 opens Colab's own upload dialog instead, which takes a
-# recording of any length.
+# The three products took {glue:text}`p_prod_vs_stats:.1f` times as long as statistics
+# pooling. Statistics pooling reads and writes $h$ a few times and does no products, so
+# however the scores are written, scalar ASP cannot take less than 1 + products /
+# statistics pooling times as long: {glue:text}`p_floor:.1f` in this timing. On a GPU,
+# where products are far cheaper per byte moved, the ratio will differ.
 #
 # ## Exercises
 

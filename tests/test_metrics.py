@@ -259,3 +259,39 @@ def test_bootstrap_errors():
         metrics.bootstrap_ci(metrics.eer, scores, labels, sa[:-1], sb)
     with pytest.raises(ValueError, match="level"):
         metrics.bootstrap_ci(metrics.eer, scores, labels, sa, sb, level=95)
+
+
+# ------------------------------------------------------------ the paired EER difference
+
+
+def test_paired_difference_of_a_system_with_itself_is_exactly_zero():
+    scores, labels, sa, sb = speaker_trials()
+    assert metrics.paired_eer_difference(scores, scores, labels, sa, sb, n=100) == (0.0, 0.0, 0.0)
+
+
+def test_paired_difference_is_the_eer_difference_and_swapping_negates_it():
+    scores, labels, sa, sb = speaker_trials(seed=2)
+    other = scores + np.random.default_rng(5).normal(0, 1.0, scores.size)  # a noisier system
+    d, low, high = metrics.paired_eer_difference(scores, other, labels, sa, sb, n=200, seed=1)
+    assert d == metrics.eer(other, labels)[0] - metrics.eer(scores, labels)[0]
+    assert low <= d <= high and low < high
+    back = metrics.paired_eer_difference(other, scores, labels, sa, sb, n=200, seed=1)
+    assert back == pytest.approx((-d, -high, -low), abs=1e-12)
+
+
+def test_paired_difference_is_narrower_than_independent_intervals():
+    # Two systems that share each speaker's offset: pairing cancels what they share.
+    scores, labels, sa, sb = speaker_trials(n_speakers=12, seed=3)
+    other = scores + np.random.default_rng(6).normal(0, 0.3, scores.size)
+    _, low, high = metrics.paired_eer_difference(scores, other, labels, sa, sb, n=300)
+    widths = [np.diff(metrics.bootstrap_ci(metrics.eer, s, labels, sa, sb, n=300)[1:])[0]
+              for s in (scores, other)]
+    assert high - low < np.hypot(*widths)
+
+
+def test_paired_difference_errors():
+    scores, labels, sa, sb = speaker_trials()
+    with pytest.raises(ValueError, match="same trials"):
+        metrics.paired_eer_difference(scores, scores[:-1], labels, sa, sb)
+    with pytest.raises(ValueError, match="one speaker per trial"):
+        metrics.paired_eer_difference(scores, scores, labels, sa[:-1], sb)
