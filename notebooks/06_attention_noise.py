@@ -120,7 +120,7 @@ for name, model in models.items():
 
 # %%
 UTTERANCE = widgets.EXPLORER_UTTERANCES[0]  # chapter 2's utterance
-speech = analysis._audio(utterances[index_of[UTTERANCE]].path)  # 16 kHz samples
+speech = data.cached_audio(utterances[index_of[UTTERANCE]].path)  # 16 kHz samples
 S = features.log_mel(speech)  # (C, T) natural log of mel power
 clean = {name: asp_lab.frame_attention(m, speech) for name, m in models.items()}
 times, alpha = clean["asp-scalar"]  # (T',) each
@@ -610,7 +610,7 @@ cases = []
 rechecked = 0
 for name in TWIN_UTTERANCES:
     u = index_of[name]
-    x = analysis._audio(utterances[u].path)
+    x = data.cached_audio(utterances[u].path)
     s0, n0 = analysis.noise_segment(x.size)
     for kind in TWIN_KINDS:
         excerpt = analysis.noise_excerpt(kind, n0, analysis.noise_rng(0, u, kind))
@@ -726,7 +726,7 @@ plt.show()
 # for position in (0.0, 0.5, 1.0):
 #     rel = []
 #     for u in range(20):
-#         x = analysis._audio(utterances[u].path)
+#         x = data.cached_audio(utterances[u].path)
 #         start, length = analysis.noise_segment(x.size, position=position)
 #         out = analysis.noise_attention(model, x, "white_noise", 0.0, start, length,
 #                                        rng=analysis.noise_rng(0, u, "white_noise"))

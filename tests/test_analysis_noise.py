@@ -31,7 +31,7 @@ HOP = round(HOP_SECONDS * SAMPLE_RATE)
 
 @pytest.fixture(scope="module")
 def speech() -> np.ndarray:
-    return analysis._audio(data.utterances("test-other")[0].path)
+    return data.cached_audio(data.utterances("test-other")[0].path)
 
 
 @pytest.fixture(scope="module")
