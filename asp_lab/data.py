@@ -319,6 +319,28 @@ def mix_noise(
     """
     speech = np.asarray(speech, dtype=np.float64)
     noise = np.asarray(noise, dtype=np.float64)
+    start, length = _check_mix(speech, noise, snr_db, start, length, mode)
+    offset = 0 if rng is None else int(np.random.default_rng(rng).integers(0, noise.size))
+    piece = np.take(noise, np.arange(offset, offset + length), mode="wrap")  # tiles if short
+    noise_power = np.mean(piece**2)
+    if noise_power == 0:
+        raise ValueError(f"the noise excerpt of {length} samples from sample {offset} is silent")
+    segment = slice(start, start + length)
+    if mode == "add":
+        speech_power = np.mean(speech[segment] ** 2)
+        if speech_power == 0:
+            raise ValueError(f"speech is silent over [{start}, {start + length}): SNR undefined")
+    else:
+        speech_power = np.mean(speech**2)
+    gain = np.sqrt(speech_power / (noise_power * 10.0 ** (snr_db / 10.0)))
+    mixed = speech.copy()
+    mixed[segment] = (mixed[segment] if mode == "add" else 0.0) + gain * piece
+
+    return mixed.astype(np.float32), segment_frames(speech.size, start, length, sample_rate)
+
+
+def _check_mix(speech, noise, snr_db, start, length, mode) -> tuple[int, int]:
+    """:func:`mix_noise`'s input checks; returns ``(start, length)`` as ints."""
     if speech.ndim != 1 or noise.ndim != 1 or speech.size == 0 or noise.size == 0:
         raise ValueError(
             f"speech and noise must be mono and non-empty, shape (samples,), "
@@ -336,24 +358,13 @@ def mix_noise(
         raise ValueError(f'mode must be "add" or "replace", got {mode!r}')
     if not np.isfinite(snr_db):
         raise ValueError(f"snr_db must be a finite number of dB, got {snr_db}")
+    return start, length
 
-    offset = 0 if rng is None else int(np.random.default_rng(rng).integers(0, noise.size))
-    piece = np.take(noise, np.arange(offset, offset + length), mode="wrap")  # tiles if short
-    noise_power = np.mean(piece**2)
-    if noise_power == 0:
-        raise ValueError(f"the noise excerpt of {length} samples from sample {offset} is silent")
-    segment = slice(start, start + length)
-    if mode == "add":
-        speech_power = np.mean(speech[segment] ** 2)
-        if speech_power == 0:
-            raise ValueError(f"speech is silent over [{start}, {start + length}): SNR undefined")
-    else:
-        speech_power = np.mean(speech**2)
-    gain = np.sqrt(speech_power / (noise_power * 10.0 ** (snr_db / 10.0)))
-    mixed = speech.copy()
-    mixed[segment] = (mixed[segment] if mode == "add" else 0.0) + gain * piece
 
+def segment_frames(samples: int, start: int, length: int,
+                   sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The log-mel frames of a ``samples``-long waveform whose centre sample ``t * hop``
+    lies in ``[start, start + length)``: bool ``(1 + samples // hop,)``. Chapter 6."""
     hop = round(HOP_SECONDS * sample_rate)
-    centres = np.arange(1 + speech.size // hop) * hop
-    frame_mask = (centres >= start) & (centres < start + length)
-    return mixed.astype(np.float32), frame_mask
+    centres = np.arange(1 + samples // hop) * hop
+    return (centres >= start) & (centres < start + length)
