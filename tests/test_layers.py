@@ -18,7 +18,7 @@ PACKAGE = REPO / "asp_lab"
 #: models, inference and evaluation, training, the experiments (and ``analysis``, which
 #: gathers the names the chapters use), the benchmark; figures, widgets and the CLI on top.
 LAYERS = (
-    "constants", "provenance", "metrics", "blog",
+    "constants", "provenance", "metrics", "blog", "mixing",
     "data", "noises",
     "features",
     "pooling", "handset", "variants",
