@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .constants import SAMPLE_RATE
+
 # Cropping and mixing live in asp_lab.mixing; data.mix_noise and data.random_crop still work.
 from .mixing import mix_noise, random_crop, segment_frames  # noqa: F401
 
