@@ -114,7 +114,7 @@ def test_the_import_graph_has_no_cycle():
 #: Inside a package, the same rule: bottom to top.
 SUBLAYERS = {
     "pooling": ("checks", "steps", "fast", "layers"),
-    "train": ("config", "runtime", "batches", "loop", "distributed", "shipping", "cli",
+    "train": ("config", "runtime", "batches", "objective", "loop", "distributed", "shipping", "cli",
               "__main__"),
     "experiments": ("measures", "attention_grid"),
 }
@@ -164,3 +164,14 @@ def test_imports_of_sees_lazy_and_relative_imports(tmp_path):
                       "    import asp_lab.features\n")
     found = imports_of("train.probe", source)
     assert found == {"data", "train.config", "evaluation", "features"}, found
+
+
+def test_every_package_ships():
+    """A folder of modules that pyproject does not list is left out of a plain install
+    (Colab's setup cell installs the clone without -e): every package must be listed."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found - listed == set(), f"packages missing from pyproject.toml: {found - listed}"

@@ -28,6 +28,7 @@ from ..models import TDNN, AAMSoftmax, build_model, count_parameters
 from ..provenance import git_commit
 from .batches import StepBatches, load_training_data
 from .config import TrainConfig
+from .objective import Trainable, learning_rate, margin_at
 from .runtime import (
     amp_policy,
     command_line,
@@ -39,39 +40,6 @@ from .runtime import (
     seed_everything,
     set_threads,
 )
-
-
-class Trainable(nn.Module):
-    """The encoder and its AAM head as one module, so DDP keeps both in sync."""
-
-    def __init__(self, encoder: TDNN, head: AAMSoftmax) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-
-    def forward(self, feats: torch.Tensor, labels: torch.Tensor):
-        emb = self.encoder(feats).float()
-        loss = nn.functional.cross_entropy(self.head.logits(emb, labels), labels)
-        with torch.no_grad():  # accuracy of the nearest class by cosine, without the margin
-            correct = (self.head.cosine(emb).argmax(dim=1) == labels).sum()
-        return loss, correct
-
-
-def learning_rate(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up over ``warmup * steps``, then a cosine decay to 5 % of ``lr``."""
-    warm = max(1, round(cfg.warmup * cfg.steps))
-    if step < warm:
-        return cfg.lr * (step + 1) / warm
-    progress = (step - warm) / max(1, cfg.steps - warm)
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
-
-
-def margin_at(step: int, cfg: TrainConfig) -> float:
-    """The AAM margin: 0 for the first ``margin_ramp[0]`` of the steps (the classes form
-    as with a plain cosine softmax), then rising linearly to ``margin`` at ``margin_ramp[1]``."""
-    begin, end = (f * cfg.steps for f in cfg.margin_ramp)
-    if step >= end or end <= begin:
-        return cfg.margin if step >= begin else 0.0
-    return cfg.margin * max(0.0, (step - begin) / (end - begin))
 
 
 @dataclasses.dataclass
@@ -169,6 +137,15 @@ def _log(run: _Run, bar, quiet_print: bool) -> None:
     run.running = [0.0, 0, 0, 0]
 
 
+def _progress(cfg: TrainConfig, first: int, progress, rank: int):
+    """Whether to show a bar (default: on a terminal, unless ``CI=true``), and the bar
+    (rank 0 only)."""
+    if progress is None:
+        progress = sys.stderr.isatty() and os.environ.get("CI") != "true"
+    return progress, tqdm(total=cfg.steps, initial=first, desc=cfg.name, mininterval=2.0,
+                          disable=not progress or rank != 0, dynamic_ncols=True)
+
+
 def _join(device: str, init_method, rank, world_size):
     """This process's place: ``(device, rank, world_size, own_group)``, the process group
     started when DDP runs without one yet."""
@@ -262,10 +239,7 @@ def train(
     out = Path(out) if out is not None else None
     if out is not None and rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    if progress is None:
-        progress = sys.stderr.isatty() and os.environ.get("CI") != "true"
-    bar = tqdm(total=cfg.steps, initial=first, desc=cfg.name, mininterval=2.0,
-               disable=not progress or rank != 0, dynamic_ncols=True)
+    progress, bar = _progress(cfg, first, progress, rank)
     run.start = time.perf_counter()
     run.net.train()
     for wave, labels in batches:  # the batches of steps first..last-1, in order
