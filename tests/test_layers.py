@@ -111,7 +111,8 @@ def test_the_import_graph_has_no_cycle():
 
 #: Inside a package, the same rule: bottom to top.
 SUBLAYERS = {"pooling": ("checks", "steps", "fast", "layers"),
-             "viz": ("book", "figures", "det", "controls", "attention_twin", "noise_twin")}
+             "viz": ("book", "figures", "det", "controls", "attention_twin", "noise_twin"),
+             "widgets": ("common", "attention", "noise")}
 
 
 def test_inside_a_package_imports_point_down_too():
