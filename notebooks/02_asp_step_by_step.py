@@ -680,30 +680,37 @@ if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: not in the book
 # %% [markdown]
 # ### The static twin
 #
-# The same attention, precomputed for three utterances at nine temperatures with $v = 1$.
-# Move the slider to change the temperature and use the menu (top right) to change the
-# utterance; the title gives the effective number of frames. Top: the frame loudness and
-# the threshold (its median); bottom: the weights $\alpha_t$ and the uniform share $1/T$.
+# The same attention, precomputed for three utterances at every pair of a scale $v$ and a
+# temperature $\tau$ that its two sliders offer. Move the sliders to change $\tau$ and $v$,
+# and use the menu (top right) to change the utterance; the title gives the setting and the
+# effective number of frames. Top: the frame loudness and the threshold (its median);
+# bottom: the weights $\alpha_t$ and the uniform share $1/T$, on a vertical scale that
+# follows each setting's largest weight.
 
 # %%
 TWIN_UTTERANCES = widgets.EXPLORER_UTTERANCES[:3]
-TWIN_TEMPERATURES = [0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 1000]
+TWIN_TEMPERATURES = [0.03, 0.1, 0.3, 0.5, 1, 2, 3, 10, 30, 100, 1000]
+TWIN_SCALES = [0.5, 1, 2]  # v; with these temperatures, every setting of exercise 1
 all_utterances = {u.name: u for u in data.utterances("test-other")}
 states = {}
 for name in TWIN_UTTERANCES:
     h_u = torch.from_numpy(features.log_mel(data.load_audio(all_utterances[name].path)))[None]  # (1, C, T)
-    e_u = pooling.attention_scores(h_u, *handset.loudness_attention(h_u, scale=1.0))  # (1, T)
-    alphas = torch.cat([pooling.attention_weights(e_u / tau) for tau in TWIN_TEMPERATURES])  # (n_tau, T)
-    assert alphas.shape == (len(TWIN_TEMPERATURES), h_u.shape[-1])
+    alphas = []
+    for v_u in TWIN_SCALES:
+        e_u = pooling.attention_scores(h_u, *handset.loudness_attention(h_u, scale=v_u))  # (1, T)
+        alphas.append(torch.cat([pooling.attention_weights(e_u / tau) for tau in TWIN_TEMPERATURES]))
+    alphas = torch.stack(alphas)  # (n_v, n_tau, T)
+    assert alphas.shape == (len(TWIN_SCALES), len(TWIN_TEMPERATURES), h_u.shape[-1])
     loud = h_u.mean(dim=1)[0]
     states[name] = {"loudness": loud.numpy(), "threshold": float(loud.median()), "alphas": alphas.numpy()}
-twin = viz.attention_slider_figure(states, TWIN_TEMPERATURES, hop_seconds=features.HOP_SECONDS)
+twin = viz.attention_slider_figure(states, TWIN_TEMPERATURES, hop_seconds=features.HOP_SECONDS,
+                                   scales=TWIN_SCALES)
 viz.show_plotly(twin, div_id="asp-static-widget")
 
 # %% [markdown]
-# The loudness attention on three utterances at nine temperatures, precomputed. At small
-# $\tau$ a handful of frames take the weight; at large $\tau$ the weights lie on the uniform
-# line.
+# The loudness attention of three utterances, precomputed for every setting of the two
+# sliders. At small $\tau$ a handful of frames take the weight; at large $\tau$ the weights
+# lie on the uniform line.
 #
 # ## What to remember
 #
@@ -721,8 +728,8 @@ viz.show_plotly(twin, div_id="asp-static-widget")
 # %% [markdown]
 # ## Exercises
 #
-# 1. In the explorer, compare $v = 2, \tau = 2$ with $v = 1, \tau = 1$, and $v = 0.5,
-#    \tau = 0.5$. What do you see, and why? Does it hold for any $f$?
+# 1. In the explorer or its static twin, compare $v = 2, \tau = 2$ with $v = 1, \tau = 1$,
+#    and $v = 0.5, \tau = 0.5$. What do you see, and why? Does it hold for any $f$?
 #
 # ```{admonition} Solution
 # :class: dropdown
@@ -734,7 +741,8 @@ viz.show_plotly(twin, div_id="asp-static-widget")
 # ```
 #
 # 2. Show with `torch.autograd` that the gradient of any loss with respect to $k$ is zero
-#    (up to rounding), e.g. for the loss $\sum_c \mu_c$. Then prove it.
+#    (up to rounding), e.g. for the loss $\sum_c \mu_c$. Then prove it. (Code: it needs a
+#    running kernel, JupyterLab or Colab.)
 #
 # ````{admonition} Solution
 # :class: dropdown
@@ -757,7 +765,8 @@ viz.show_plotly(twin, div_id="asp-static-widget")
 #
 # 3. Set $v = -1$ in the loudness attention (keep $b$). Which frames get the weight now?
 #    How do $\mu$ and $\sigma$ change compared with statistics pooling, and why could a
-#    trained network want something like this?
+#    trained network want something like this? (Code: it needs a running kernel; the
+#    sliders offer only positive $v$.)
 #
 # ````{admonition} Solution
 # :class: dropdown

@@ -600,9 +600,10 @@ if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: not in the book
 #
 # Precomputed for two utterances, four noises (two seen, two unseen) replacing the middle
 # third, five SNRs and the three models. Move the slider to change the SNR; the menu (top
-# left) picks the utterance and the noise. Top: the energy of each frame of the noisy
-# utterance; below, each model's weights with the uniform share dotted; the noise is shaded
-# grey. The title gives each model's attention on the noise relative to its uniform share.
+# right) picks the utterance and the noise. Top: the energy of each frame of the noisy
+# utterance; below, each model's weights with the uniform share dotted, all on one vertical
+# scale; the noise is shaded grey. Above each model's row, its attention on the noise
+# relative to its uniform share.
 
 # %%
 TWIN_UTTERANCES = widgets.EXPLORER_UTTERANCES[:2]
@@ -717,7 +718,9 @@ plt.show()
 #
 # 1. Measure the attention on noise when it replaces the *first* third instead of the
 #    middle one (`analysis.noise_segment(n, position=0.0)`), for `asp-scalar` and white
-#    noise at 0 dB, on the first 20 utterances. Does the position matter?
+#    noise at 0 dB, on the first 20 utterances. Does the position matter? (Code: it needs a
+#    running kernel, JupyterLab or Colab; the explorer's position slider shows one
+#    utterance at a time.)
 #
 # ````{admonition} Solution
 # :class: dropdown
@@ -745,6 +748,7 @@ plt.show()
 #    each output frame sees 15 input frames. Recompute the example's relative mass for
 #    `asp-scalar` (white noise, 0 dB) counting only output frames that see noise alone
 #    (their whole 150 ms context inside the segment), and the uniform share accordingly.
+#    (Code: it needs a running kernel.)
 #
 # ````{admonition} Solution
 # :class: dropdown
@@ -766,7 +770,8 @@ plt.show()
 # 3. Training mixed the noises at 0 to 20 dB SNR (`train_config["snr_db"]` in the
 #    checkpoint's record). Does `asp-scalar` still turn white noise down when it is louder
 #    than anything in training? Measure it replacing the middle third at -10, -20 and
-#    -30 dB on the first 20 utterances.
+#    -30 dB on the first 20 utterances. (Code: it needs a running kernel; the SNRs of the
+#    static twin and of the explorer do not go that low.)
 #
 # ````{admonition} Solution
 # :class: dropdown

@@ -4,10 +4,13 @@ A plain script (pytest does not collect files starting with ``_``); the browser 
 reuse the approach. It opens the built chapter from ``file://``, finds the plotly figure by
 its id (``asp-static-widget``), and then, with real mouse clicks:
 
-1. clicks the temperature slider's rail at two positions and checks that the visible
+1. clicks the temperature slider's rail at both ends and checks that the visible
    ``alpha_t`` trace (its data, not just its label) and the title change each time;
-2. opens the utterance menu, picks another utterance, and checks that the figure now shows
-   that utterance's traces and its own slider, and that this slider moves too.
+2. does exercise 1 of the chapter on the twin: sets the scale slider and the temperature
+   slider to ``v = 2, tau = 2``, ``v = 1, tau = 1`` and ``v = 0.5, tau = 0.5`` and checks that
+   each move keeps the other slider where it was and that the three weights are the same;
+3. opens the utterance menu, picks another utterance, and checks that the figure now shows
+   that utterance's traces and its own sliders, and that its temperature slider moves too.
 
 It saves a screenshot of the figure after each step and prints the browser console.
 
@@ -50,7 +53,8 @@ const visible = gd._fullData.filter(t => t.visible === true).map(t => ({{
 return {{
     visible: visible,
     title: gd.layout.title.text,
-    sliders: gd.layout.sliders.map(s => ({{visible: s.visible, active: s.active, name: s.name}})),
+    sliders: gd.layout.sliders.map(s => ({{visible: s.visible, active: s.active, name: s.name,
+        prefix: s.currentvalue.prefix, labels: s.steps.map(t => t.label)}})),
 }};
 """
 
@@ -87,19 +91,35 @@ def shoot(driver, figure, path: Path) -> None:
     figure.screenshot(str(path))
 
 
-def click_rail(driver, fraction: float) -> None:
-    """Click the drawn slider's rail at ``fraction`` (0 = left end, 1 = right end)."""
+def click_rail(driver, fraction: float, which: int = 0) -> None:
+    """Click a drawn slider's rail at ``fraction`` (0 = left end, 1 = right end); ``which``
+    counts the drawn sliders from the top (0: temperature, 1: scale)."""
     # The rail as drawn (the wider touch area over it is transparent, so Selenium calls it
     # not displayed); the click lands on whatever is on top there, as a user's would.
-    rails = [r for r in driver.find_elements(By.CSS_SELECTOR, f"#{DIV_ID} .slider-rail-rect")
-             if r.is_displayed()]
-    if len(rails) != 1:
-        raise AssertionError(f"expected one drawn slider rail, found {len(rails)}")
-    rail = rails[0]
+    rails = sorted((r for r in driver.find_elements(By.CSS_SELECTOR, f"#{DIV_ID} .slider-rail-rect")
+                    if r.is_displayed()), key=lambda r: r.location["y"])
+    if len(rails) <= which:
+        raise AssertionError(f"expected slider {which} to be drawn, found {len(rails)} rails")
+    rail = rails[which]
     width = rail.size["width"]
     offset = round((fraction - 0.5) * (width - 20))  # from the rail's centre, inside its ends
     ActionChains(driver).move_to_element_with_offset(rail, offset, 0).click().perform()
     time.sleep(0.6)
+
+
+def drawn(state: dict, prefix: str) -> dict:
+    """The one drawn slider whose current value starts with ``prefix``."""
+    found = [s for s in state["sliders"] if s["visible"] and s["prefix"].startswith(prefix)]
+    if len(found) != 1:
+        raise AssertionError(f"expected one drawn {prefix!r} slider, got {found}")
+    return found[0]
+
+
+def set_slider(driver, which: int, prefix: str, label: str) -> dict:
+    """Click the drawn slider ``which`` at its step ``label``; return the figure's state."""
+    steps = drawn(driver.execute_script(STATE_JS), prefix)["labels"]
+    click_rail(driver, steps.index(label) / (len(steps) - 1), which)
+    return driver.execute_script(STATE_JS)
 
 
 def pick_menu_item(driver, label: str) -> None:
@@ -150,8 +170,9 @@ def main() -> int:
         shoot(driver, figure, shots / "1_initial.png")
         a0 = alpha_trace(before)
         print("initial:", before["title"])
-        drawn = [s for s in before["sliders"] if s["visible"]]
-        check(len(drawn) == 1, f"one slider drawn at a time ({len(before['sliders'])} defined)")
+        shown = [s for s in before["sliders"] if s["visible"]]
+        check(len(shown) == 2, f"two sliders drawn, temperature and scale "
+              f"({len(before['sliders'])} defined)")
 
         click_rail(driver, 0.0)  # leftmost step: the smallest temperature
         low = driver.execute_script(STATE_JS)
@@ -171,21 +192,39 @@ def main() -> int:
         check(abs(a2["max"] * a2["n"] - 1) < 0.05,
               f"largest temperature: weights nearly uniform (max * T = {a2['max'] * a2['n']:.3f})")
 
-        first = drawn[0]["name"]
+        # Exercise 1: v = 2, tau = 2; v = 1, tau = 1; v = 0.5, tau = 0.5.
+        same = []
+        for value in ("2", "1", "0.5"):
+            set_slider(driver, 1, "scale", value)
+            state = set_slider(driver, 0, "temperature", value)
+            shoot(driver, figure, shots / f"4_exercise_1_{value}.png")
+            print(f"v = tau = {value}:", state["title"])
+            check(f"v = {value}, τ = {value}" in state["title"],
+                  f"both sliders set to {value} (the title says so)")
+            tau, v = drawn(state, "temperature"), drawn(state, "scale")
+            check(tau["labels"][tau["active"]] == value and v["labels"][v["active"]] == value,
+                  f"each slider stays where it was set ({value})")
+            same.append(alpha_trace(state))
+        check(len({t["index"] for t in same}) == 3, "three different precomputed states")
+        check(max(t["max"] for t in same) - min(t["max"] for t in same) < 1e-6 * same[0]["max"],
+              f"exercise 1: the three settings give the same weights "
+              f"(peaks {[round(t['max'], 6) for t in same]})")
+
+        first = drawn(before, "temperature")["name"]
         other = next(s["name"] for s in before["sliders"] if s["name"] != first)
         pick_menu_item(driver, other)
         switched = driver.execute_script(STATE_JS)
-        shoot(driver, figure, shots / "4_other_utterance.png")
+        shoot(driver, figure, shots / "5_other_utterance.png")
         a3 = alpha_trace(switched)
         print("menu:", switched["title"])
         check(switched["title"].startswith(other), f"menu shows utterance {other}")
         check(a3["n"] != a0["n"] or a3["first"] != a0["first"], "menu changes the data shown")
-        now = [s["name"] for s in switched["sliders"] if s["visible"]]
-        check(now == [other], f"the new utterance's slider is drawn ({now})")
+        now = sorted({s["name"] for s in switched["sliders"] if s["visible"]})
+        check(now == [other], f"the new utterance's sliders are drawn ({now})")
 
         click_rail(driver, 0.0)
         moved = driver.execute_script(STATE_JS)
-        shoot(driver, figure, shots / "5_other_slider_left.png")
+        shoot(driver, figure, shots / "6_other_slider_left.png")
         a4 = alpha_trace(moved)
         print("its slider left:", moved["title"])
         check(a4["index"] != a3["index"] and a4["max"] > 2 * a3["max"],

@@ -114,9 +114,11 @@ def test_the_import_graph_has_no_cycle():
 #: Inside a package, the same rule: bottom to top.
 SUBLAYERS = {
     "pooling": ("checks", "steps", "fast", "layers"),
-    "train": ("config", "runtime", "batches", "objective", "loop", "distributed", "shipping", "cli",
-              "__main__"),
+    "train": ("config", "runtime", "batches", "objective", "loop", "distributed", "shipping",
+              "cli", "__main__"),
     "experiments": ("measures", "attention_grid"),
+    "viz": ("book", "figures", "det", "controls", "attention_twin", "noise_twin"),
+    "widgets": ("common", "attention", "noise"),
 }
 
 

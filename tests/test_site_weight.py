@@ -28,7 +28,7 @@ CHAPTER_LIMIT = 5 * MB
 ALLOWED_HEAVY: dict[str, str] = {
     "notebooks/02_asp_step_by_step": (
         "its static widget needs plotly.js (4.9 MB, one file that the browser caches for every "
-        "page with a plotly figure); without it the chapter weighs about 4.7 MB"
+        "page with a plotly figure); without it the chapter weighs about 5.2 MB"
     ),
     "notebooks/06_attention_noise": (
         "its static widget needs plotly.js (4.9 MB, cached across pages) and the page inlines "
