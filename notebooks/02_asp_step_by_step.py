@@ -757,8 +757,13 @@ viz.show_plotly(twin, div_id="asp-static-widget")
 # $\partial L / \partial k = \sum_t \partial L / \partial e_t$. The softmax's Jacobian is
 # $\partial \alpha_s / \partial e_t = \alpha_s (\delta_{st} - \alpha_t)$, whose rows sum to
 # zero over $t$: $\alpha_s (1 - \sum_t \alpha_t) = 0$. Hence
-# $\sum_t \partial L / \partial e_t = \sum_s \partial L / \partial \alpha_s \sum_t
-# \partial \alpha_s / \partial e_t = 0$. Gradient descent leaves $k$ where it started (only
+#
+# $$
+# \sum_t \frac{\partial L}{\partial e_t}
+#   = \sum_s \frac{\partial L}{\partial \alpha_s} \sum_t \frac{\partial \alpha_s}{\partial e_t} = 0 .
+# $$
+#
+# Gradient descent leaves $k$ where it started (only
 # weight decay, if used, pulls it towards 0). In channel mode,
 # $k_c$ shifts all the scores of channel $c$ and cancels in the same way.
 # ````
