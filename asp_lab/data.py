@@ -33,15 +33,18 @@ AUDIO_SUFFIXES = (".flac", ".wav")
 
 
 class ChecksumError(RuntimeError):
-    """A file under the data root is missing or differs from ``SHA256SUMS``."""
+    """A file under the data root is missing or differs from ``SHA256SUMS``.
+    Raised before any chapter reads a changed file."""
 
 
 class AudioError(ValueError):
-    """An audio file could not be used: unreadable, empty, silent or too short."""
+    """An audio file could not be used: unreadable, empty, silent or too short.
+    Every chapter that loads audio; chapter 6 for the reader's own recordings."""
 
 
 def default_root() -> Path:
-    """The data folder: ``$ASP_LAB_DATA`` if set, else ``data/`` beside the package."""
+    """The data folder: ``$ASP_LAB_DATA`` if set, else ``data/`` beside the package.
+    Every chapter reads its data from here."""
     env = os.environ.get("ASP_LAB_DATA")
     return Path(env) if env else Path(__file__).resolve().parent.parent / "data"
 
@@ -57,6 +60,7 @@ def _root(root: str | os.PathLike | None) -> Path:
 
 
 def sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, as hex: what ``SHA256SUMS`` lists. Chapters 5 and 6 record it."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -70,6 +74,8 @@ def verify(root: str | os.PathLike | None = None) -> int:
     Raises :class:`ChecksumError` naming the first missing or altered file. Hashing runs
     once per process for an unchanged folder: the result is remembered together with the
     size and modification time of every file under the root, and any change re-hashes.
+
+    Every chapter, before it reads a file.
     """
     root = _root(root).resolve()
     return _verify(root, _fingerprint(root))
@@ -110,7 +116,7 @@ def _verify(root: Path, fingerprint: tuple) -> int:
 
 @dataclass(frozen=True)
 class Utterance:
-    """One recording: its speaker and where it lies."""
+    """One recording: its speaker and where it lies. Chapter 1."""
 
     speaker: str
     path: Path
@@ -124,7 +130,8 @@ def utterances(
     subset: str = "test-other", root: str | os.PathLike | None = None
 ) -> list[Utterance]:
     """The recordings of a LibriSpeech subset (``test-other`` or ``train-clean-100``),
-    sorted by speaker and name. The shipped data is verified against its checksums first."""
+    sorted by speaker and name. The shipped data is verified against its checksums first.
+    Chapters 1 to 7."""
     root = _root(root)
     if (root / "SHA256SUMS").is_file():
         verify(root)
@@ -142,7 +149,8 @@ def utterances(
 
 
 def noise_names(root: str | os.PathLike | None = None) -> list[str]:
-    """Names of the noise recordings in ``<root>/noise`` (without ``.wav``)."""
+    """Names of the noise recordings in ``<root>/noise`` (without ``.wav``).
+    Chapters 5 and 6."""
     return sorted(p.stem for p in (_root(root) / "noise").glob("*.wav"))
 
 
@@ -154,6 +162,8 @@ def load_audio(
     Stereo is averaged to mono and other rates are resampled, with a warning saying so.
     Raises :class:`AudioError` naming the file if it cannot be read, is empty or silent, or
     is shorter than ``min_seconds``.
+
+    Chapters 1 to 5.
     """
     import soundfile
 
@@ -183,7 +193,7 @@ def load_audio(
 @cache
 def cached_audio(path: str | os.PathLike) -> np.ndarray:
     """:func:`load_audio` once per process: the same read-only array on every call (training
-    crops and evaluation embed the same files many times)."""
+    crops and evaluation embed the same files many times). Chapters 5 and 6."""
     audio = load_audio(path)
     audio.setflags(write=False)
     return audio
@@ -191,14 +201,16 @@ def cached_audio(path: str | os.PathLike) -> np.ndarray:
 
 @cache
 def cached_noise(name: str, root: str | None = None) -> np.ndarray:
-    """:func:`load_noise` once per process, read-only (``root`` as a string or None)."""
+    """:func:`load_noise` once per process, read-only (``root`` as a string or None).
+    Chapters 5 and 6."""
     noise = load_noise(name, root)
     noise.setflags(write=False)
     return noise
 
 
 def load_noise(name: str, root: str | os.PathLike | None = None) -> np.ndarray:
-    """A noise recording from ``<root>/noise/<name>.wav``, mono float32 at 16 kHz."""
+    """A noise recording from ``<root>/noise/<name>.wav``, mono float32 at 16 kHz.
+    Chapters 5 and 6."""
     root = _root(root)
     path = root / "noise" / f"{name}.wav"
     if not path.is_file():
@@ -209,7 +221,8 @@ def load_noise(name: str, root: str | os.PathLike | None = None) -> np.ndarray:
 
 
 def speakers(root: str | os.PathLike | None = None) -> dict[str, str]:
-    """Speaker id -> sex ('F' or 'M') for the shipped speakers, from SPEAKERS.TXT."""
+    """Speaker id -> sex ('F' or 'M') for the shipped speakers, from SPEAKERS.TXT.
+    Chapters 1, 5 and 6."""
     table = {}
     for line in (_root(root) / "librispeech" / "SPEAKERS.TXT").read_text().splitlines():
         if line.startswith(";") or "|" not in line:
@@ -223,7 +236,7 @@ def speakers(root: str | os.PathLike | None = None) -> dict[str, str]:
 
 
 class Trial(NamedTuple):
-    """One verification trial: two utterances, and whether they share a speaker."""
+    """One verification trial: two utterances, and whether they share a speaker. Chapter 5."""
 
     a: Utterance
     b: Utterance
@@ -236,6 +249,8 @@ def trials(subset: str = "test-other", root: str | os.PathLike | None = None) ->
     Pairs follow :func:`utterances`' order (``a`` before ``b``). For the shipped test-other
     (10 speakers x 10 utterances) that is 100 * 99 / 2 = 4,950 trials: 10 * 45 = 450 target
     and 4,500 non-target.
+
+    Chapter 5.
     """
     return [
         Trial(a, b, a.speaker == b.speaker)

@@ -29,7 +29,7 @@ MEASURES = {
 
 
 def trial_utterances(per_speaker: int | None = None, root: str | None = None):
-    """test-other's utterances, or the first ``per_speaker`` of each speaker."""
+    """test-other's utterances, or the first ``per_speaker`` of each speaker. Chapter 5."""
     utts = data.utterances("test-other", root)
     if per_speaker is None:
         return utts
@@ -46,7 +46,7 @@ def embed_all(model: TDNN, utts, noise: str | None = None, snr_db: float | None 
               seed: int = 0, root: str | None = None) -> np.ndarray:
     """``(N, E)`` embeddings of whole utterances on the CPU with :data:`EVAL_THREADS`
     threads; with ``noise``, that noise over the whole of utterance ``i`` at ``snr_db``
-    (from a place drawn with ``default_rng([seed, i])``)."""
+    (from a place drawn with ``default_rng([seed, i])``). Chapter 5."""
     noise_audio = data.load_noise(noise, root) if noise is not None else None
     model = model.cpu().eval()
     embeddings = []
@@ -62,7 +62,7 @@ def embed_all(model: TDNN, utts, noise: str | None = None, snr_db: float | None 
 
 def trial_scores(emb: np.ndarray, speakers) -> dict:
     """Every pair ``i < j`` as a trial: ``scores``, ``labels`` (same speaker) and the two
-    sides' speakers ``speakers_a``, ``speakers_b`` (for the speaker bootstrap)."""
+    sides' speakers ``speakers_a``, ``speakers_b`` (for the speaker bootstrap). Chapter 5."""
     pairs = np.array(list(itertools.combinations(range(len(speakers)), 2)))
     spk = np.asarray(speakers)
     a, b = spk[pairs[:, 0]], spk[pairs[:, 1]]

@@ -28,6 +28,8 @@ def log_mel(
     """Log-mel features of a mono waveform, ``(n_mels, T)`` float32, natural log of power.
 
     ``T = 1 + len(waveform) // hop`` frames (centred windows), one every ``hop_seconds``.
+
+    Chapter 1 derives it; chapters 2 to 6 draw it.
     """
     import librosa
 
@@ -49,7 +51,7 @@ def log_mel(
 
 
 def frame_times(frames: int, hop_seconds: float = HOP_SECONDS) -> np.ndarray:
-    """Centre time in seconds of each of ``frames`` frames, ``(T,)``."""
+    """Centre time in seconds of each of ``frames`` frames, ``(T,)``. Chapters 1 to 3."""
     return np.arange(frames) * hop_seconds
 
 
@@ -60,7 +62,7 @@ def frame_times(frames: int, hop_seconds: float = HOP_SECONDS) -> np.ndarray:
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
     """``(n_mels, n_fft // 2 + 1)`` float32: librosa's mel filters (Slaney scale and area
     normalisation, 20 Hz to Nyquist), exactly those :func:`log_mel` applies. Built once per
-    setting and cached; treat the array as read-only."""
+    setting and cached; treat the array as read-only. Chapter 1."""
     import librosa
 
     fb = librosa.filters.mel(
@@ -82,6 +84,8 @@ class LogMel(nn.Module):
     ``T = 1 + samples // hop`` (``B = 1`` for a 1-D input). Because the padding is zeros,
     a batch of waveforms zero-padded to a common length gives each one's own frames for
     ``t < 1 + samples_b // hop`` (see :func:`frame_lengths`); the later frames are padding.
+
+    Chapters 5 and 7 (the model's front end).
     """
 
     def __init__(
@@ -134,7 +138,7 @@ def log_mel_torch(
     """:func:`log_mel` in torch: ``waveform (B, samples)`` or ``(samples,)`` -> float32
     ``(B, n_mels, T)``, ``T = 1 + samples // hop`` (``B = 1`` for a 1-D input), on the
     waveform's device. Uses a cached :class:`LogMel`; for training, keep a ``LogMel`` in
-    the model instead."""
+    the model instead. Chapter 5."""
     if not isinstance(waveform, torch.Tensor):
         waveform = torch.as_tensor(np.asarray(waveform, dtype=np.float32))
     module = _log_mel_module(sample_rate, n_mels, win_seconds, hop_seconds)
@@ -144,7 +148,8 @@ def log_mel_torch(
 def frame_lengths(samples: torch.Tensor, hop_seconds: float = HOP_SECONDS,
                   sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Frame counts ``1 + samples // hop`` of centred frames, for a ``(B,)`` tensor of
-    waveform lengths in samples (the ``lengths`` a model takes for a zero-padded batch)."""
+    waveform lengths in samples (the ``lengths`` a model takes for a zero-padded batch).
+    Chapter 1 (padding and masks)."""
     hop = round(hop_seconds * sample_rate)
     return 1 + torch.as_tensor(samples) // hop
 

@@ -42,6 +42,6 @@ def loudness_attention(
 
 def effective_frames(alpha: torch.Tensor | np.ndarray) -> float:
     """``1 / sum_t alpha_t^2`` for weights ``alpha: (T,)`` summing to 1: ``T`` for uniform
-    weights, 1 when all the weight is on one frame."""
+    weights, 1 when all the weight is on one frame. Chapter 2, step 2."""
     alpha = np.asarray(alpha, dtype=np.float64).ravel()
     return float(1.0 / np.sum(alpha**2))

@@ -53,7 +53,7 @@ EVAL_THREADS = 1
 
 @contextlib.contextmanager
 def threads(n: int):
-    """Run the block with ``n`` torch CPU threads, then restore the count."""
+    """Run the block with ``n`` torch CPU threads, then restore the count. Chapters 5 to 7."""
     old = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -79,6 +79,8 @@ def load_model(name: str | os.PathLike, model: TDNN | None = None) -> TDNN:
         model: load the weights into this model instead of building one from the
             checkpoint's config; a model of another pooling or size raises a ValueError
             naming both.
+
+    Chapters 3, 5 and 6.
     """
     path = Path(name)
     if not path.suffix == ".pt" or not path.is_file():
@@ -98,12 +100,13 @@ def load_model(name: str | os.PathLike, model: TDNN | None = None) -> TDNN:
 
 def min_samples() -> int:
     """The shortest waveform (16 kHz samples) the encoder takes: ``CONTEXT + 1`` = 15
-    log-mel frames, i.e. ``14 * 160 = 2240`` samples (0.14 s)."""
+    log-mel frames, i.e. ``14 * 160 = 2240`` samples (0.14 s). Chapter 6."""
     return CONTEXT * round(HOP_SECONDS * SAMPLE_RATE)
 
 
 def prepare_waveform(waveform, sample_rate: int) -> np.ndarray:
-    """Mono float32 at 16 kHz, with :func:`asp_lab.data.load_audio`'s checks."""
+    """Mono float32 at 16 kHz, with :func:`asp_lab.data.load_audio`'s checks.
+    Chapter 6 (the reader's own recordings)."""
     if isinstance(waveform, torch.Tensor):
         waveform = waveform.detach().cpu().numpy()
     audio = np.asarray(waveform, dtype=np.float32)
@@ -157,6 +160,8 @@ def embed(model: TDNN, waveform, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
     Audio at another rate is resampled to 16 kHz (with a warning); too-short, empty or
     silent audio raises :class:`asp_lab.data.AudioError`.
+
+    Chapter 5.
     """
     return _run(model, waveform, sample_rate, False)[0].float().cpu().numpy()
 
@@ -168,7 +173,7 @@ def _times(frames: int) -> np.ndarray:
 def channel_attention(model: TDNN, waveform, sample_rate: int = SAMPLE_RATE):
     """The pooling weights of every channel: ``(times (T',), alpha (K, T'))``, numpy
     float64, each row summing to 1. ``K = P`` channels for ``asp-channel``; ``K = 1`` for
-    ``asp-scalar`` (one weight per frame) and ``stats`` (uniform weights)."""
+    ``asp-scalar`` (one weight per frame) and ``stats`` (uniform weights). Chapters 3 and 6."""
     _, alpha = _run(model, waveform, sample_rate, True)
     alpha = alpha[0].double().cpu().numpy()  # (T',) or (P, T')
     alpha = np.atleast_2d(alpha)
@@ -181,6 +186,8 @@ def frame_attention(model: TDNN, waveform, sample_rate: int = SAMPLE_RATE):
     ``times`` are the frames' centres in seconds, ``(t' + FRAME_OFFSET) * 0.01``; alpha
     sums to 1 (for ``asp-channel`` it is the mean over channels of the per-channel
     weights, see :func:`channel_attention`; for ``stats`` it is uniform).
+
+    Chapter 6.
     """
     times, alpha = channel_attention(model, waveform, sample_rate)
     alpha = alpha.mean(axis=0)
@@ -190,7 +197,8 @@ def frame_attention(model: TDNN, waveform, sample_rate: int = SAMPLE_RATE):
 def output_frame_mask(mask, frames: int) -> np.ndarray:
     """A boolean mask over the ``frames`` output frames (``T'``) from a mask over either
     those frames or the ``T' + 14`` log-mel frames (as :func:`asp_lab.data.mix_noise`
-    returns it): output frame ``t'`` takes the value of input frame ``t' + FRAME_OFFSET``."""
+    returns it): output frame ``t'`` takes the value of input frame ``t' + FRAME_OFFSET``.
+    Chapter 6."""
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 1:
         raise ValueError(f"mask must be 1-D, got shape {mask.shape}")
@@ -208,7 +216,7 @@ def attention_mass(alpha, mask) -> float:
     """The share of attention on the masked frames: ``sum(alpha[mask])``.
 
     ``alpha: (T',)`` weights summing to 1; ``mask: (T',)`` or ``(T' + 14,)`` booleans
-    (see :func:`output_frame_mask`)."""
+    (see :func:`output_frame_mask`). Chapter 6."""
     alpha = np.asarray(alpha, dtype=np.float64)
     if alpha.ndim != 1:
         raise ValueError(f"alpha must be 1-D (T',), got shape {alpha.shape}")
@@ -217,7 +225,7 @@ def attention_mass(alpha, mask) -> float:
 
 def relative_mass(alpha, mask) -> float:
     """:func:`attention_mass` divided by the masked frames' uniform share ``|mask| / T'``:
-    1 means as much attention as statistics pooling gives them, 0.5 half as much."""
+    1 means as much attention as statistics pooling gives them, 0.5 half as much. Chapter 6."""
     alpha = np.asarray(alpha, dtype=np.float64)
     m = output_frame_mask(mask, alpha.size)
     if not m.any():
@@ -227,7 +235,7 @@ def relative_mass(alpha, mask) -> float:
 
 def pooled_statistics(model: TDNN, waveform, sample_rate: int = SAMPLE_RATE):
     """The pooling layer's output for one utterance, split: ``(mu (P,), sigma (P,))`` numpy,
-    the weighted mean and standard deviation of the frame features."""
+    the weighted mean and standard deviation of the frame features. Chapter 6."""
 
     audio = prepare_waveform(waveform, sample_rate)
     model.eval()

@@ -34,6 +34,8 @@ def cosine_scores(emb_a, emb_b) -> np.ndarray:
 
     Returns:
         ``(N,)`` float64 scores in ``[-1, 1]`` (``(1,)`` for a single trial).
+
+    Chapter 5.
     """
     a = np.atleast_2d(_to_numpy(emb_a)).astype(np.float64)
     b = np.atleast_2d(_to_numpy(emb_b)).astype(np.float64)
@@ -123,6 +125,8 @@ def eer(scores, labels) -> tuple[float, float]:
 
     Returns:
         (eer, threshold): the rate in ``[0, 1]`` and the score threshold at the crossing.
+
+    Chapter 5 derives it.
     """
     fpr, fnr, thr = _roc(*_check_trials(scores, labels))
     d = fnr - fpr  # starts at 1 (threshold +inf), ends at -1 (threshold = lowest score)
@@ -152,6 +156,8 @@ def min_dcf(
     Returns:
         the minimum normalised DCF; with ``return_threshold`` also the threshold reaching it
         (``+inf`` if rejecting everything is best, the lowest score if accepting everything).
+
+    Chapter 5.
     """
     if not 0.0 < p_target < 1.0:
         raise ValueError(f"p_target must lie strictly between 0 and 1, got {p_target}")
@@ -173,6 +179,8 @@ def det_curve(scores, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rate is ``fpr[k]`` (decreasing in k) and the miss rate ``fnr[k]`` (increasing).
         A DET plot draws ``fnr`` against ``fpr`` on normal-deviate (probit) axes, e.g.
         ``scipy.stats.norm.ppf``; points with a rate of 0 or 1 lie at infinity there.
+
+    Chapter 5.
     """
     fpr, fnr, thr = _roc(*_check_trials(scores, labels))
     return fpr[1:][::-1].copy(), fnr[1:][::-1].copy(), thr[1:][::-1].copy()

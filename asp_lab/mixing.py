@@ -33,6 +33,8 @@ def random_crop(
 
     Returns:
         ``(n,)`` a view into ``waveform``, ``n = min(samples, round(duration * sample_rate))``.
+
+    Chapter 5 (training crops).
     """
     waveform = np.asarray(waveform)
     if waveform.ndim != 1 or waveform.size == 0:
@@ -86,6 +88,8 @@ def mix_noise(
         (mixed, frame_mask): ``mixed`` float32 ``(samples,)``; ``frame_mask`` bool ``(T,)``
         over the frames of :func:`asp_lab.features.log_mel` (``T = 1 + samples // hop``,
         hop 10 ms), True where the frame's centre sample ``t * hop`` lies in the segment.
+
+    Chapters 5 and 6.
     """
     speech = np.asarray(speech, dtype=np.float64)
     noise = np.asarray(noise, dtype=np.float64)

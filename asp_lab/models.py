@@ -63,6 +63,8 @@ class TDNN(nn.Module):
         n_mels: input feature channels; channels: width of frame layers 1-4;
         pool_channels: ``P``, width of frame layer 5, the features that are pooled;
         embed_dim: ``E``, the size of the embedding.
+
+    Chapter 5; chapters 3 and 7 time it.
     """
 
     def __init__(
@@ -160,7 +162,7 @@ def build_model(
     """A :class:`TDNN` with the named pooling: ``"stats"`` (Snyder et al., 2018),
     ``"asp-scalar"`` (one weight per frame, Okabe et al., 2018) or ``"asp-channel"`` (one
     weight per frame and channel, as in ECAPA-TDNN). The arguments are kept on the model as
-    ``model.config``, so a checkpoint can rebuild it."""
+    ``model.config``, so a checkpoint can rebuild it. Chapters 3 and 5."""
     if pooling == "stats":
         layer = StatisticsPooling()
     elif pooling in ("asp-scalar", "asp-channel"):
@@ -178,7 +180,7 @@ def build_model(
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
+    """Number of trainable parameters. Chapter 3."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
@@ -197,6 +199,8 @@ class AAMSoftmax(nn.Module):
 
     ``embeddings: (B, E)``, ``labels: (B,)`` class indices -> :meth:`logits` ``(B, n_classes)``;
     calling the module returns the cross-entropy loss of those logits.
+
+    Chapter 5.
     """
 
     def __init__(
@@ -241,7 +245,7 @@ class AAMSoftmax(nn.Module):
 def pooling_of(state_dict: dict) -> str:
     """The pooling a :class:`TDNN` state dict was saved from, read off its keys:
     ``"stats"`` (no pooling parameters), ``"asp-scalar"`` (``pooling.v`` is ``(A,)``) or
-    ``"asp-channel"`` (``pooling.v`` is ``(P, A)``)."""
+    ``"asp-channel"`` (``pooling.v`` is ``(P, A)``). Chapter 5."""
     v = state_dict.get("pooling.v")
     if v is None:
         return "stats"
@@ -250,7 +254,8 @@ def pooling_of(state_dict: dict) -> str:
 
 def check_compatible(model: nn.Module, state_dict: dict, pooling: str | None = None) -> None:
     """Raise a ValueError naming both poolings, and the differing keys, if ``state_dict``
-    does not fit ``model`` (``pooling`` is the checkpoint's, read off the keys if None)."""
+    does not fit ``model`` (``pooling`` is the checkpoint's, read off the keys if None).
+    Chapter 5."""
     ours = model.state_dict()
     theirs = pooling if pooling is not None else pooling_of(state_dict)
     mine = getattr(model, "pooling_name", "unknown")
@@ -270,7 +275,8 @@ def check_compatible(model: nn.Module, state_dict: dict, pooling: str | None = N
 
 
 def save_checkpoint(model: TDNN, path, **extra) -> None:
-    """Save ``model.config``, the state dict and any ``extra`` entries (e.g. ``epoch``)."""
+    """Save ``model.config``, the state dict and any ``extra`` entries (e.g. ``epoch``).
+    Chapter 5."""
     torch.save({"config": model.config, "state_dict": model.state_dict(), **extra}, path)
 
 
@@ -280,6 +286,8 @@ def load_checkpoint(path_or_checkpoint, model: TDNN | None = None) -> TDNN:
     ``path_or_checkpoint`` is a file from :func:`save_checkpoint`, its loaded dict, or a bare
     state dict (then ``model`` is required). With ``model`` the weights go into it after
     :func:`check_compatible`; without, the model is rebuilt from the saved config.
+
+    Chapter 5.
     """
     ckpt = path_or_checkpoint
     if not isinstance(ckpt, dict):

@@ -134,7 +134,7 @@ def noise_excerpt(
 
 def noise_rng(seed: int, utterance_index: int, kind: str) -> np.random.Generator:
     """The generator that picks the noise for one utterance and kind; the same at every SNR,
-    so the SNRs of a grid are paired (the same noise excerpt, louder or quieter)."""
+    so the SNRs of a grid are paired (the same noise excerpt, louder or quieter). Chapter 6."""
     return np.random.default_rng([seed, utterance_index, zlib.crc32(kind.encode())])
 
 

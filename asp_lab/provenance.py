@@ -18,7 +18,8 @@ def git_commit() -> str:
     """The repository's HEAD commit (with ``-dirty`` if tracked files changed), or ``unknown``.
 
     The shipped checkpoints (``asp_lab/checkpoints/``) do not count: they are what ``make
-    models`` writes, so they change while it runs, and the code that made them did not."""
+    models`` writes, so they change while it runs, and the code that made them did not.
+    Chapters 5 to 7 record it."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                               text=True, timeout=10, check=True).stdout.strip()
@@ -32,7 +33,7 @@ def git_commit() -> str:
 
 def git_state() -> dict:
     """``{"git_commit": ..., "git_uncommitted_changes": bool}`` (empty outside a checkout):
-    :func:`git_commit` split for JSON records."""
+    :func:`git_commit` split for JSON records. Chapter 7 records it."""
     commit = git_commit()
     if commit == "unknown":
         return {}

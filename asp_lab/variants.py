@@ -42,6 +42,8 @@ class MultiHeadAttentiveStatisticsPooling(nn.Module):
             ``C / H`` consecutive channels).
         attention_channels: ``A``, the hidden size of the shared scoring network
             (``W: (A, C)``, ``b: (A,)``); the heads' ``v`` is ``(H, A)``, ``k`` is ``(H,)``.
+
+    Chapter 3.
     """
 
     def __init__(self, channels: int, heads: int, attention_channels: int = 128) -> None:

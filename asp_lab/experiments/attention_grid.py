@@ -116,7 +116,7 @@ def grid_entry(
 ) -> float:
     """One entry of :func:`noise_attention_grid`, computed alone: the relative attention
     mass on the noise segment of test-other utterance ``utterance_index`` (in
-    :func:`asp_lab.data.utterances` order)."""
+    :func:`asp_lab.data.utterances` order). Chapter 6."""
     utt = data.utterances("test-other", root)[utterance_index]
     speech = data.cached_audio(utt.path)
     start, length = noise_segment(speech.size, fraction, position)
@@ -197,7 +197,7 @@ def noise_attention_grid(
 def clean_attention_grid(models=GRID_MODELS, utterances=None, quiet_fraction: float = 0.2,
                          root: str | os.PathLike | None = None) -> dict:
     """:func:`clean_attention_stats` of every model on every (or the given) clean test-other
-    utterance: ``{stat: {model: [value per utterance]}}`` and the settings."""
+    utterance: ``{stat: {model: [value per utterance]}}`` and the settings. Chapter 6."""
     utts = data.utterances("test-other", root)
     indices = list(range(len(utts))) if utterances is None else [int(i) for i in utterances]
     stats: dict = {key: {} for key in ("quiet_relative_mass", "energy_spearman", "n_eff_share")}

@@ -35,7 +35,7 @@ def frame_snr_db(speech: np.ndarray, mixed: np.ndarray, sample_rate: int = SAMPL
                  ) -> np.ndarray:
     """Per-frame SNR in dB of ``mixed = speech + noise``: speech energy over noise energy in
     each frame's window (:func:`frame_energy_db`), ``(T,)``; ``+inf`` where there is no
-    noise."""
+    noise. Chapter 6."""
     speech = np.asarray(speech, dtype=np.float64)
     noise = np.asarray(mixed, dtype=np.float64) - speech
     s, n = frame_energy_db(speech, sample_rate), frame_energy_db(noise, sample_rate)
@@ -45,7 +45,7 @@ def frame_snr_db(speech: np.ndarray, mixed: np.ndarray, sample_rate: int = SAMPL
 def to_output_frames(values, frames: int) -> np.ndarray:
     """Per-log-mel-frame ``values (T' + 14,)`` at the model's ``frames`` output frames
     ``(T',)``: output frame ``t'`` takes input frame ``t' + FRAME_OFFSET``, its centre (as
-    :func:`asp_lab.inference.output_frame_mask` does for masks)."""
+    :func:`asp_lab.inference.output_frame_mask` does for masks). Chapter 6."""
     values = np.asarray(values)
     if values.shape != (frames + CONTEXT,):
         raise ValueError(f"values must have shape ({frames + CONTEXT},) (T' + {CONTEXT} "
@@ -57,7 +57,7 @@ def quiet_relative_mass(alpha, energy_db, fraction: float = 0.2) -> float:
     """:func:`relative_mass` on the quietest ``fraction`` of the output frames.
 
     ``alpha: (T',)``; ``energy_db: (T',)`` (already at the output frames, see
-    :func:`to_output_frames`) or ``(T' + 14,)``. Ties are broken by time."""
+    :func:`to_output_frames`) or ``(T' + 14,)``. Ties are broken by time. Chapter 6."""
     alpha = np.asarray(alpha, dtype=np.float64)
     energy = np.asarray(energy_db, dtype=np.float64)
     if energy.size == alpha.size + CONTEXT:
@@ -69,7 +69,8 @@ def quiet_relative_mass(alpha, energy_db, fraction: float = 0.2) -> float:
 
 
 def spearman(x, y) -> float:
-    """Spearman's rank correlation of two ``(T,)`` arrays (nan if either is constant)."""
+    """Spearman's rank correlation of two ``(T,)`` arrays (nan if either is constant).
+    Chapter 6."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and y must be 1-D of the same length, got {x.shape}, {y.shape}")
@@ -81,7 +82,8 @@ def spearman(x, y) -> float:
 
 def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     """``(mean, low, high)``: the mean of ``values (n,)`` and its Student-t interval,
-    ``mean -+ t_{(1+level)/2, n-1} s / sqrt(n)`` (``s`` the sample standard deviation)."""
+    ``mean -+ t_{(1+level)/2, n-1} s / sqrt(n)`` (``s`` the sample standard deviation).
+    Chapter 6."""
     v = np.asarray(values, dtype=np.float64).ravel()
     if v.size < 2 or not np.all(np.isfinite(v)):
         raise ValueError(f"need at least 2 finite values, got {v.size} ({v[:5]}...)")

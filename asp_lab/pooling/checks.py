@@ -14,7 +14,7 @@ import torch
 
 def check_frames(h: torch.Tensor, name: str = "h") -> None:
     """``h`` is a finite floating-point ``(B, C, T)`` tensor with ``T >= 1``, or an error says
-    which of these it is not."""
+    which of these it is not. Chapter 2 (every step's input); chapter 7 counts them."""
     if not isinstance(h, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, T), got {type(h).__name__}")
     if h.dim() != 3:
@@ -41,7 +41,8 @@ def check_frames(h: torch.Tensor, name: str = "h") -> None:
 def check_lengths(
     lengths: torch.Tensor | Sequence[int] | None, batch: int, frames: int, device: torch.device
 ) -> torch.Tensor | None:
-    """``lengths`` as a ``(B,)`` int64 tensor on ``device``; raise naming any bad entry."""
+    """``lengths`` as a ``(B,)`` int64 tensor on ``device``; raise naming any bad entry.
+    Chapter 1 (padding and masks)."""
     if lengths is None:
         return None
     lengths = torch.as_tensor(lengths, device=device)
@@ -61,5 +62,5 @@ def check_lengths(
 
 
 def valid_frames(lengths: torch.Tensor, frames: int) -> torch.Tensor:
-    """(B, T) boolean mask, True where frame t < lengths[b]."""
+    """(B, T) boolean mask, True where frame t < lengths[b]. Chapter 1 (padding and masks)."""
     return torch.arange(frames, device=lengths.device)[None, :] < lengths[:, None]

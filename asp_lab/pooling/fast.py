@@ -20,7 +20,8 @@ from .steps import VAR_FLOOR
 
 
 def scores(h, W, b, v, k, f, context=None) -> torch.Tensor:
-    """Step 1, ``e_t = v^T f(W h_t + b) + k``, on the convolution and without checks."""
+    """Step 1, ``e_t = v^T f(W h_t + b) + k``, on the convolution and without checks.
+    Chapter 7 derives it (equal to chapter 2's step 1)."""
     z = at_every_frame(W, h, b)  # (B, A, T): W h_t + b for every frame t
     if context is not None:
         z = z + context[:, :, None].to(z.dtype)  # broadcast over time, no (B, 3C, T) tensor
@@ -43,7 +44,8 @@ def at_every_frame(W: torch.Tensor, h: torch.Tensor, b: torch.Tensor) -> torch.T
 def weighted_sum(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """``sum_t a_t x_t``: ``(B, C, T)`` frames, ``(B, T)`` or ``(B, C, T)`` weights -> ``(B, C)``.
 
-    As an ``einsum`` it is a batched dot product, with no ``(B, C, T)`` product in memory."""
+    As an ``einsum`` it is a batched dot product, with no ``(B, C, T)`` product in memory.
+    Chapter 7."""
     return torch.einsum("bct,bt->bc" if a.dim() == 2 else "bct,bct->bc", x, a)
 
 
@@ -91,12 +93,13 @@ class _Moments(torch.autograd.Function):
 def moments(x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Step 3 with the hand-written backward and without checks: ``x`` in float32 or
     float64, ``a`` summing to one in the same dtype, no NaN or inf in ``x`` where ``a`` is
-    0."""
+    0. Chapter 7 derives it (equal to chapter 2's step 3)."""
     return _Moments.apply(x, a)
 
 
 def equal_weights(valid: torch.Tensor | None, batch: int, frames: int, like: torch.Tensor):
-    """``(B, T)`` weights ``1 / n_b`` on the valid frames, in ``like``'s dtype and device."""
+    """``(B, T)`` weights ``1 / n_b`` on the valid frames, in ``like``'s dtype and device.
+    Chapter 7."""
     if valid is None:
         return torch.full((batch, frames), 1.0 / frames, dtype=like.dtype, device=like.device)
     w = valid.to(like.dtype)

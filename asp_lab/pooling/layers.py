@@ -25,7 +25,7 @@ from .steps import mask_padding
 def prepare(h: torch.Tensor, lengths) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Check ``h`` and ``lengths`` once, for a module's forward. Returns ``h`` with 0 on the
     padding (whatever it held, it can then change nothing) and the ``(B, T)`` mask of valid
-    frames, or None when no row is padded."""
+    frames, or None when no row is padded. Chapter 7 (check once)."""
     checks.check_frames(h)
     B, _, T = h.shape
     lengths = checks.check_lengths(lengths, B, T, h.device)
@@ -41,6 +41,8 @@ class StatisticsPooling(nn.Module):
 
     ``h: (B, C, T)`` -> ``(B, 2C)``: ``[mu, sigma]``, with the population standard deviation
     (divide by the number of frames), so that it equals ASP with uniform weights exactly.
+
+    Chapter 1.
     """
 
     def forward(
@@ -69,6 +71,8 @@ class AttentiveStatisticsPooling(nn.Module):
             which equals ``W [h_t; mu; sigma]`` without building a ``(B, 3C, T)`` tensor.
         batch_norm: apply ``BatchNorm1d(A)`` after the ReLU, as the post's prose (and
             Okabe et al.) describe; the post's code has none.
+
+    Chapter 2 builds it; chapter 3 its variants.
     """
 
     def __init__(

@@ -48,6 +48,8 @@ def attention_scores(
 
     Returns:
         e: ``(B, T)`` if ``v`` is 1-D, else ``(B, C_out, T)``.
+
+    Chapter 2, step 1.
     """
     check_frames(h)
     C = h.shape[1]
@@ -86,6 +88,8 @@ def attention_weights(
 
     Returns:
         alpha: the same shape and dtype as ``e``; sums to 1 over time.
+
+    Chapter 2, step 2.
     """
     if not isinstance(e, torch.Tensor) or e.dim() not in (2, 3):
         shape = tuple(e.shape) if isinstance(e, torch.Tensor) else type(e).__name__
@@ -107,7 +111,8 @@ def attention_weights(
 
 
 def mask_padding(e: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
-    """Scores in float32 at least, ``-inf`` on padding (``valid``: ``(B, T)`` or None)."""
+    """Scores in float32 at least, ``-inf`` on padding (``valid``: ``(B, T)`` or None).
+    Chapter 2, step 2."""
     e = e.to(torch.promote_types(e.dtype, torch.float32))
     if valid is None:
         return e
@@ -117,7 +122,8 @@ def mask_padding(e: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
 def uniform_weights(
     batch: int, frames: int, lengths: torch.Tensor | Sequence[int] | None = None, device=None
 ) -> torch.Tensor:
-    """``(B, T)`` weights ``1 / lengths[b]`` on the valid frames and 0 on padding."""
+    """``(B, T)`` weights ``1 / lengths[b]`` on the valid frames and 0 on padding.
+    Chapter 2 (statistics pooling as ASP)."""
     return attention_weights(torch.zeros(batch, frames, device=device), lengths)
 
 

@@ -22,7 +22,8 @@ from .config import TrainConfig
 
 def load_training_data(cfg: TrainConfig, root: str | None = None):
     """(audio, speakers, noises): the training utterances as float32 arrays, loaded once
-    per process (about 200 MB for all 251), their speakers, and the training noises."""
+    per process (about 200 MB for all 251), their speakers, and the training noises.
+    Chapter 5."""
     utts = data.utterances("train-clean-100", root)[: cfg.n_speakers]
     audio = tuple(data.cached_audio(u.path) for u in utts)
     speakers = tuple(u.speaker for u in utts)
@@ -60,6 +61,8 @@ def draw_batch(
     are fewer speakers), one duration for the whole batch, then a crop of each speaker's
     utterance (an utterance shorter than the duration is tiled). With ``noise_aug`` each
     crop gets, with probability ``noise_prob``, a seen noise (:func:`_with_noise`).
+
+    Chapter 5.
     """
     rng = np.random.default_rng([cfg.seed, step, rank])
     B = max(1, cfg.batch_size // world_size)

@@ -10,7 +10,8 @@ from .shipping import train_all
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The ``train`` options (shared by ``asp-lab train`` and ``python -m asp_lab.train``)."""
+    """The ``train`` options (shared by ``asp-lab train`` and ``python -m asp_lab.train``).
+    Chapter 5."""
     d = TrainConfig()
     p.add_argument("--pooling", choices=("stats", "asp-scalar", "asp-channel"),
                    default=d.pooling)

@@ -17,7 +17,7 @@ from .loop import train
 
 
 def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on (for the ranks to meet)."""
+    """A TCP port of 127.0.0.1 that nothing listens on (for the ranks to meet). Chapter 7."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

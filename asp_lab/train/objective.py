@@ -14,7 +14,7 @@ from .config import TrainConfig
 
 
 class Trainable(nn.Module):
-    """The encoder and its AAM head as one module, so DDP keeps both in sync."""
+    """The encoder and its AAM head as one module, so DDP keeps both in sync. Chapter 5."""
 
     def __init__(self, encoder: TDNN, head: AAMSoftmax) -> None:
         super().__init__()
@@ -29,7 +29,8 @@ class Trainable(nn.Module):
 
 
 def learning_rate(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up over ``warmup * steps``, then a cosine decay to 5 % of ``lr``."""
+    """Linear warm-up over ``warmup * steps``, then a cosine decay to 5 % of ``lr``.
+    Chapter 5."""
     warm = max(1, round(cfg.warmup * cfg.steps))
     if step < warm:
         return cfg.lr * (step + 1) / warm
@@ -39,7 +40,8 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
 
 def margin_at(step: int, cfg: TrainConfig) -> float:
     """The AAM margin: 0 for the first ``margin_ramp[0]`` of the steps (the classes form
-    as with a plain cosine softmax), then rising linearly to ``margin`` at ``margin_ramp[1]``."""
+    as with a plain cosine softmax), then rising linearly to ``margin`` at ``margin_ramp[1]``.
+    Chapter 5."""
     begin, end = (f * cfg.steps for f in cfg.margin_ramp)
     if step >= end or end <= begin:
         return cfg.margin if step >= begin else 0.0

@@ -36,7 +36,7 @@ def resolve_device(device: str, local_rank: int = 0) -> torch.device:
 
 @dataclass(frozen=True)
 class AmpPolicy:
-    """How a step runs under automatic mixed precision."""
+    """How a step runs under automatic mixed precision. Chapter 7."""
 
     enabled: bool
     dtype: torch.dtype = torch.float32
@@ -60,7 +60,7 @@ def set_threads(local_world_size: int = 1, threads: int | None = None) -> int:
     """Share the machine's cores between the local processes: ``cores // processes``
     threads each (at least 1), or ``threads`` if given (never more than that share: on a
     busy machine 1 thread can be much faster than 2 that wait for each other). Returns
-    the thread count."""
+    the thread count. Chapter 7."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     share = max(1, (cores or 1) // max(1, local_world_size))
     threads = share if threads is None else max(1, min(threads, share))
@@ -70,7 +70,7 @@ def set_threads(local_world_size: int = 1, threads: int | None = None) -> int:
 
 def seed_everything(seed: int, device: torch.device) -> None:
     """Seed python, numpy and torch, and ask torch for deterministic kernels (on CUDA only
-    warn where none exists, and set the cuBLAS workspace that determinism needs)."""
+    warn where none exists, and set the cuBLAS workspace that determinism needs). Chapter 5."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -81,7 +81,7 @@ def seed_everything(seed: int, device: torch.device) -> None:
 
 
 def dist_env() -> tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun's environment, or (0, 1, 0)."""
+    """(rank, world size, local rank) from torchrun's environment, or (0, 1, 0). Chapter 7."""
     return (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
             int(os.environ.get("LOCAL_RANK", 0)))
 
@@ -90,19 +90,21 @@ def dist_env() -> tuple[int, int, int]:
 
 
 def data_checksum(root: str | None = None) -> str:
-    """SHA-256 of the data's ``SHA256SUMS`` file: one hash that pins every data file."""
+    """SHA-256 of the data's ``SHA256SUMS`` file: one hash that pins every data file.
+    Chapter 5."""
     path = data._root(root) / "SHA256SUMS"
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "unknown"
 
 
 def device_description(device: torch.device) -> str:
+    """The GPU's name, or the CPU and its threads, for a run's record. Chapter 7."""
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
     return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
 def command_line() -> str:
-    """How this process was started, e.g. ``python -m asp_lab.train --all``."""
+    """How this process was started, e.g. ``python -m asp_lab.train --all``. Chapter 5."""
     prog = Path(sys.argv[0])
     as_module = prog.name == "__main__.py" and prog.parent.name == "train" and \
         prog.parent.parent.name == "asp_lab"
@@ -110,7 +112,8 @@ def command_line() -> str:
 
 
 def save_json(path: Path, obj) -> None:
-    """Write ``obj`` as JSON through a temporary file, so a reader never sees half of it."""
+    """Write ``obj`` as JSON through a temporary file, so a reader never sees half of it.
+    Chapter 5."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=1) + "\n")
     tmp.replace(path)

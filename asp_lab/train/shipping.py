@@ -43,7 +43,7 @@ SHIPPED = tuple(
 def export_checkpoint(src: str | os.PathLike, dest: str | os.PathLike) -> int:
     """Copy a training checkpoint without its head and optimiser state (what
     :func:`asp_lab.load_model` needs: ``config``, ``state_dict``, ``train_config``, ``step``).
-    Returns the size in bytes."""
+    Returns the size in bytes. Chapter 5."""
     ckpt = torch.load(src, map_location="cpu", weights_only=False)
     slim = {k: ckpt[k] for k in ("config", "state_dict", "train_config", "step")}
     torch.save(slim, dest)
@@ -97,7 +97,7 @@ def step_times(cfg: TrainConfig, poolings: Sequence[str] = ("stats", "asp-scalar
 
 def evaluate_shipped(model) -> dict:
     """What ``results.json`` holds of one model: clean test-other with intervals, each
-    noise at 0, 5 and 10 dB over whole utterances, and the tests' quick subset."""
+    noise at 0, 5 and 10 dB over whole utterances, and the tests' quick subset. Chapter 5."""
     clean = evaluate(model)
     entry: dict = {"clean": {k: v for k, v in clean.items() if k != "scores"}, "noisy": {}}
     for noise in (*SEEN_NOISES, *UNSEEN_NOISES):
@@ -114,7 +114,8 @@ def evaluate_shipped(model) -> dict:
 
 
 def ship_one(cfg: TrainConfig, out: Path, work: Path, device: str, progress, threads) -> dict:
-    """Train one shipped model, evaluate it, export its slim checkpoint and its record."""
+    """Train one shipped model, evaluate it, export its slim checkpoint and its record.
+    Chapter 5."""
     print(f"{cfg.name}: training {cfg.steps} steps ...", flush=True)
     res = train(cfg, out=work, device=device, progress=progress, threads=threads)
     model, prov = res["model"].eval(), res["provenance"]
@@ -143,6 +144,8 @@ def train_all(out: str | os.PathLike = CHECKPOINT_DIR, work: str | os.PathLike |
 
     The full (resumable) checkpoints go to ``work`` (a temporary folder by default).
     ``keep_existing`` skips models whose exported checkpoint and provenance already exist.
+
+    Chapter 5.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -178,7 +181,8 @@ def train_all(out: str | os.PathLike = CHECKPOINT_DIR, work: str | os.PathLike |
 
 
 def summarise(models: dict) -> dict:
-    """Mean and spread over seeds of each group's clean EER and minDCF, and noisy EER."""
+    """Mean and spread over seeds of each group's clean EER and minDCF, and noisy EER.
+    Chapter 5."""
     groups: dict[str, list[dict]] = {}
     for name, entry in models.items():
         groups.setdefault(name.rsplit("-seed", 1)[0], []).append(entry)
