@@ -23,6 +23,7 @@ LAYERS = (
     "pooling", "handset", "variants",
     "models",
     "analysis",
+    "export",
     "train",
     "bench",
     "viz", "widgets",
