@@ -105,7 +105,8 @@ def wait_for_run(drv, scope: str, runs_before: int) -> dict:
 def set_range(drv, scope: str, label: str, value) -> None:
     drv.execute_script(
         "const i = [...document.querySelectorAll(arguments[0] + ' .asp-live input[type=range]')]"
-        ".find(e => document.querySelector(`label[for=${e.id}]`).textContent.startsWith(arguments[1]));"
+        ".find(e => document.querySelector(`label[for=${e.id}]`).textContent"
+        ".startsWith(arguments[1]));"
         "i.value = arguments[2]; i.dispatchEvent(new Event('input'));", scope, label, value)
 
 
@@ -195,14 +196,13 @@ def test_unreadable_file_is_refused_in_words(driver, site, tmp_path):
     start(driver, site)
     bad = tmp_path / "not-audio.wav"
     bad.write_bytes(b"this is not a recording")
+    status = (By.CSS_SELECTOR, ".asp-live .asp-status")
     driver.find_element(By.CSS_SELECTOR, ".asp-live input[type=file]").send_keys(str(bad))
-    WebDriverWait(driver, 20).until(
-        lambda d: "could not decode" in d.find_element(By.CSS_SELECTOR, ".asp-live .asp-status").text)
+    WebDriverWait(driver, 20).until(lambda d: "could not decode" in d.find_element(*status).text)
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(32_000), data.SAMPLE_RATE)
     driver.find_element(By.CSS_SELECTOR, ".asp-live input[type=file]").send_keys(str(silent))
-    WebDriverWait(driver, 20).until(
-        lambda d: "silent" in d.find_element(By.CSS_SELECTOR, ".asp-live .asp-status").text)
+    WebDriverWait(driver, 20).until(lambda d: "silent" in d.find_element(*status).text)
 
 
 def test_every_control_is_usable_on_a_phone(chromium_paths, site, speech_wav):
