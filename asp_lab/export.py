@@ -31,6 +31,7 @@ import shutil
 import time
 from pathlib import Path
 
+import soundfile as sf
 import torch
 from torch import nn
 
@@ -88,6 +89,7 @@ class Exportable(nn.Module):
 
 def export_onnx(name: str | os.PathLike, out: str | os.PathLike) -> dict:
     """Export the shipped model ``name`` (or a checkpoint path) to the ONNX file ``out``.
+    Chapter 6 and the "Try it with your voice" page run it in the browser.
 
     Returns what the page needs to know about it: outputs, sizes, the frame grid.
     """
@@ -160,7 +162,8 @@ def copy_site_audio(out_dir: str | os.PathLike, root: str | os.PathLike | None =
     index: dict = {"utterances": [], "noises": []}
     for u in first.values():
         shutil.copyfile(u.path, out_dir / u.path.name)
-        index["utterances"].append({"name": u.path.stem, "file": u.path.name,
+        seconds = round(sf.info(u.path).duration, 2)
+        index["utterances"].append({"name": u.path.stem, "file": u.path.name, "seconds": seconds,
                                     "speaker": u.speaker, "sex": sexes.get(u.speaker, "?")})
     for name in data.noise_names(root):
         path = data._root(root) / "noise" / f"{name}.wav"

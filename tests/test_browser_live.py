@@ -228,3 +228,17 @@ def test_every_control_is_usable_on_a_phone(chromium_paths, site, speech_wav):
         assert not console_errors(drv)
     finally:
         drv.quit()
+
+
+def test_started_widget_has_no_serious_accessibility_violations(driver, site):
+    import json
+
+    from test_accessibility import RUN_AXE, axe_source, describe
+
+    for page, scope in ((TRY_IT, ""), (CHAPTER_6, "")):
+        start(driver, site, page, scope)
+        driver.execute_script(axe_source())
+        result = json.loads(driver.execute_async_script(RUN_AXE))
+        assert isinstance(result, list), f"axe failed: {result}"
+        serious = [v for v in result if v["impact"] in ("serious", "critical")]
+        assert not serious, f"{page}, widget started:\n" + describe(serious)

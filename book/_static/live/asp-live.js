@@ -266,14 +266,18 @@
           this.session(this.root.dataset.model || "asp-scalar"));
         const audio = fetchJSON(BASE + "audio/index.json").then((index) => {
           this.index = index;
-          const u = index.utterances[0];
+          const u = index.utterances.find((x) => x.name === this.root.dataset.utterance) ||
+            index.utterances[0];
+          this.firstUtterance = u.name;
           return this.recording(u.name, u.file);
         });
         await Promise.all([models, audio]);
         this.build();
         this.startButton.remove();
         await first;
-        await this.chooseUtterance(this.index.utterances[0].name);
+        this.controls.utterance.value = this.firstUtterance;
+        await this.chooseUtterance(this.firstUtterance);
+        this.preload();
       } catch (err) {
         this.say("The widget could not start: " + err.message);
         this.startButton.disabled = false;
@@ -298,7 +302,7 @@
       const c = this.controls = {};
       c.utterance = el("select", {});
       for (const u of this.index.utterances) {
-        c.utterance.append(el("option", { value: u.name, text: `${u.name} (speaker ${u.speaker}, ${u.sex})` }));
+        c.utterance.append(el("option", { value: u.name, text: `${u.name} (speaker ${u.speaker}, ${u.sex}, ${u.seconds} s)` }));
       }
       c.utterance.addEventListener("change", () => this.chooseUtterance(c.utterance.value));
       c.file = el("input", { type: "file", accept: "audio/*,.wav,.flac,.mp3,.ogg,.m4a,.webm" });
@@ -345,7 +349,8 @@
       this.map.hidden = true;
       this.plot = canvas(150, "attention weights alpha_t over time");
       this.legend = el("p", { class: "asp-credit", text: "Top: the log-mel spectrogram (low " +
-        "frequencies at the bottom). Below: alpha_t in red, the uniform share 1/T' dashed, the " +
+        "frequencies at the bottom); for asp-channel, each channel's weights, one row each. " +
+        "Below: alpha_t in red, the uniform share 1/T' dashed, the " +
         "noise segment shaded." });
       this.summary = el("p", { class: "asp-summary" });
       this.player = el("audio", { controls: "", "aria-label": "the audio the model analysed" });
@@ -355,6 +360,18 @@
         document.head.append(el("style", { id: "asp-live-css", text: CSS }));
       }
       this.dpr = dpr;
+    }
+
+    /** After the first plot, the other models and the noises load one after another, so
+     * that a later change of a control only runs the model. */
+    async preload() {
+      try {
+        for (const m of this.models) await this.session(m.name);
+        for (const n of this.index.noises) await this.recording(n.name, n.file);
+        this.state.preloaded = true;
+      } catch (err) {
+        this.say("Some of the widget's files could not load: " + err.message);
+      }
     }
 
     async session(name) {
@@ -427,7 +444,8 @@
       this.run().catch((err) => this.say("The model could not run: " + err.message))
         .finally(() => {
           this.running = false;
-          this.state.lastMs = performance.now() - began;
+          this.state.finishedAt = performance.now();
+          this.state.lastMs = this.state.finishedAt - began;
           if (this.pending) { this.pending = false; this.update(); } else this.state.busy = false;
         });
     }
@@ -443,9 +461,13 @@
         segment = [seg.start / RATE, (seg.start + seg.length) / RATE];
       }
       const session = await this.session(model);
+      const t0 = performance.now();
       const out = await session.run({ wave: new window.ort.Tensor("float32", wave, [1, wave.length]) });
+      const t1 = performance.now();
       const alpha = out.alpha.data, mel = out.log_mel.data, map = out.alpha_map;
       this.draw(wave, alpha, mel, out.log_mel.dims[1], map, segment);
+      this.state.modelMs = t1 - t0;
+      this.state.drawMs = performance.now() - t1;
       let text = `${model} on ${this.label}, ${(wave.length / RATE).toFixed(2)} s, ${alpha.length} frames`;
       let mass = null;
       if (mask) {
@@ -485,8 +507,8 @@
       const [K, T] = map.dims;
       this.map.hidden = K === 1;
       if (K > 1) {
-        let mhi = 0;
-        for (const v of map.data) mhi = Math.max(mhi, v);
+        const sorted = Float32Array.from(map.data).sort(); // colours up to the 99th percentile
+        const mhi = sorted[Math.floor(0.99 * (sorted.length - 1))];
         const t0 = (OFFSET - 0.5) * HOP / RATE;
         heatmap(this.map, map.data, K, T, [0, mhi], t0, t0 + T * HOP / RATE, duration, false);
         shade(this.map, segment, duration);
