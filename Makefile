@@ -5,7 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PLOTLY_JS := book/_static/plotly.min.js
 MATHJAX   := book/_static/mathjax/tex-mml-chtml.js
-ASSETS    := $(PLOTLY_JS) $(MATHJAX)
+# The live widget (book/try_it.md, chapter 6): the shipped models as ONNX, the recordings it
+# offers, and onnxruntime-web from npm; built into book/_static/live/ (ignored by git).
+LIVE        := book/_static/live
+LIVE_MODELS := $(LIVE)/models/models.json
+ORT_WEB_VERSION := 1.30.0
+ORT_WEB     := $(LIVE)/ort/ort.wasm.min.js
+ASSETS    := $(PLOTLY_JS) $(MATHJAX) $(LIVE_MODELS) $(ORT_WEB)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
 .PHONY: help install assets cache-check book publish social-card test lab sync models clean browser bench bench-deps bench-gpu colab-env
@@ -41,6 +47,20 @@ $(MATHJAX): $(STAMP)
 	rm -rf $(@D) && mkdir -p $(@D)
 	src="$$($(BIN)/python -c 'import mathjax, pathlib; print(pathlib.Path(mathjax.__file__).parent / "static" / "mathjax" / "es5")')" && \
 	  cp "$$src/tex-mml-chtml.js" $(@D)/ && cp -r "$$src/input" "$$src/output" "$$src/ui" "$$src/a11y" "$$src/adaptors" "$$src/sre" $(@D)/
+
+# Each shipped checkpoint as one ONNX graph (waveform in; embedding, attention, log-mel out),
+# and the test-other utterances and noises the page offers, copied from data/.
+$(LIVE_MODELS): $(STAMP) $(wildcard asp_lab/checkpoints/*.pt) asp_lab/export.py asp_lab/features.py asp_lab/models.py
+	$(BIN)/asp-lab export-onnx --out $(@D) --audio $(LIVE)/audio
+
+# onnxruntime-web's WebAssembly build, pinned: only the three files the page loads.
+$(ORT_WEB):
+	rm -rf $(@D) && mkdir -p $(@D) && tmp=$$(mktemp -d) && \
+	  (cd $$tmp && npm pack --silent onnxruntime-web@$(ORT_WEB_VERSION) >/dev/null) && \
+	  tar -xzf $$tmp/onnxruntime-web-$(ORT_WEB_VERSION).tgz -C $$tmp && \
+	  cp $$tmp/package/dist/ort.wasm.min.js $$tmp/package/dist/ort-wasm-simd-threaded.wasm \
+	     $$tmp/package/dist/ort-wasm-simd-threaded.mjs $$tmp/package/package.json $(@D)/ && \
+	  rm -rf $$tmp
 
 assets: $(ASSETS)
 
@@ -143,4 +163,5 @@ bench: $(STAMP)
 	  --plot benchmarks/cpu-$$(date +%Y-%m-%d).png
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis tests/artifacts $(PLOTLY_JS) $(dir $(MATHJAX))
+	rm -rf _build .pytest_cache .hypothesis tests/artifacts $(PLOTLY_JS) $(dir $(MATHJAX)) \
+	  $(LIVE)/models $(LIVE)/audio $(LIVE)/ort

@@ -5,6 +5,7 @@
     asp-lab eval --model asp-scalar [--noise NAME --snr DB]    EER, minDCF on test-other
     asp-lab bench [--device cuda] [--out results.json]   time and memory of pooling layers
     asp-lab attend FILE [--model asp-scalar] [--out attention.png]   spectrogram + attention
+    asp-lab export-onnx [--out DIR] [--model NAME ...]   the shipped models as ONNX graphs
 """
 
 from __future__ import annotations
@@ -91,6 +92,25 @@ def _cmd_attend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_onnx(args: argparse.Namespace) -> int:
+    from . import export
+
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as err:
+        raise ValueError(f"the ONNX export needs onnx and onnxscript ({err}): "
+                         f"pip install -r requirements.txt") from err
+    for record in export.export_all(args.out, args.model or export.MODEL_NAMES):
+        print(f"{record['name']}: {record['bytes'] / 1e6:.2f} MB in "
+              f"{record['export_seconds']:.1f} s -> {Path(args.out) / record['file']}")
+    if args.audio:
+        index = export.copy_site_audio(args.audio)
+        print(f"{len(index['utterances'])} utterances and {len(index['noises'])} noises "
+              f"-> {args.audio}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="asp-lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +153,16 @@ def main(argv: list[str] | None = None) -> int:
                         "or e.g. asp-scalar-seed1) or a checkpoint .pt file")
     p.add_argument("--out", default="attention.png", help="where to write the figure (PNG)")
     p.set_defaults(run=_cmd_attend)
+
+    p = sub.add_parser("export-onnx", help="export shipped models to ONNX for the book's "
+                       "in-browser widget (waveform in; embedding, attention, log-mel out)")
+    p.add_argument("--out", default="book/_static/live/models",
+                   help="folder for NAME.onnx and models.json (default: the book's)")
+    p.add_argument("--model", action="append", default=None,
+                   help="a shipped model to export (repeat for more; default: all four)")
+    p.add_argument("--audio", default=None,
+                   help="also copy the utterances and noises the book's page offers here")
+    p.set_defaults(run=_cmd_export_onnx)
 
     args = parser.parse_args(argv)
     try:

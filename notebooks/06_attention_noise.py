@@ -642,6 +642,21 @@ viz.show_plotly(twin, div_id="asp-noise-widget")
 # and watch `asp-scalar-clean` (bottom row) as the SNR falls.
 
 # %% [markdown]
+# ### Live, in your browser
+#
+# The twin shows cases computed in advance. The widget below runs the shipped models
+# themselves in your browser, as one ONNX graph each from the waveform to the weights
+# (`asp-lab export-onnx` writes them; onnxruntime-web runs them): take a test-other
+# utterance, a recording of your own or your voice from the microphone, put a noise into it
+# where and as loud as you like, added or replacing the speech, and read each model's mass
+# on the noise against its uniform share. The noise is mixed as `asp_lab.data.mix_noise`
+# does it, and the weights are those `asp_lab.frame_attention` gives for the same audio.
+# [Try it with your voice](../book/try_it.md) has the widget on a page of its own.
+#
+# <div class="asp-live" data-model="asp-scalar"></div>
+# <script src="../_static/live/asp-live.js"></script>
+
+# %% [markdown]
 # ## What to remember
 #
 # - Trained attention on clean speech is a mild reweighting that turns the pauses down; it

@@ -30,6 +30,7 @@ PLOTLY_JS = REPO / "book" / "_static" / "plotly.min.js"
 MATHJAX_DIR = REPO / "book" / "_static" / "mathjax"  # _config.yml's mathjax_path points here
 MATHJAX_PARTS = ("input", "output", "ui", "a11y", "adaptors", "sre")  # as the Makefile copies
 ARTIFACTS = REPO / "tests" / "artifacts"  # screenshots (gitignored)
+LIVE_DIR = REPO / "book" / "_static" / "live"  # the live widget's models, audio, runtime
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -113,6 +114,17 @@ def ensure_static_assets() -> None:
         shutil.copyfile(es5 / "tex-mml-chtml.js", MATHJAX_DIR / "tex-mml-chtml.js")
         for part in MATHJAX_PARTS:
             shutil.copytree(es5 / part, MATHJAX_DIR / part)
+
+    # The live widget (book/try_it.md): the ONNX models and recordings from asp_lab, and
+    # onnxruntime-web from npm, which only the Makefile fetches.
+    if not (LIVE_DIR / "models" / "models.json").is_file():
+        from asp_lab import export
+
+        export.export_all(LIVE_DIR / "models")
+        export.copy_site_audio(LIVE_DIR / "audio")
+    if not (LIVE_DIR / "ort" / "ort.wasm.min.js").is_file():
+        pytest.fail("onnxruntime-web is missing from book/_static/live/ort: run `make assets`",
+                    pytrace=False)
 
 
 #: Log lines that say WARNING but are no warning about the book: ipykernel 7 prints this

@@ -25,7 +25,7 @@ LAYERS = (
     "models",
     "inference", "evaluation",
     "train",
-    "experiments", "analysis",
+    "experiments", "analysis", "export",
     "bench",
     "viz", "widgets",
     "cli",
