@@ -364,7 +364,8 @@ def test_speechbrain_import_leaves_no_torchaudio_stub():
 
 
 def test_missing_speechbrain_is_skipped_with_a_reason(monkeypatch):
-    monkeypatch.setattr(bench, "load_speechbrain_asp",
+    # the layers' builders look SpeechBrain up in asp_lab.bench.layers
+    monkeypatch.setattr(bench.layers, "load_speechbrain_asp",
                         lambda: (None, "SpeechBrain is not importable (test)"))
     result = bench.run(TINY, repeats=1, warmup=0, memory=False,
                        layers=["stats", "asp-channel-gc", "speechbrain-asp-gc"])

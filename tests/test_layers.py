@@ -14,13 +14,14 @@ from conftest import REPO
 
 PACKAGE = REPO / "asp_lab"
 
-#: Bottom to top: constants and data, features, pooling, models, inference and evaluation,
-#: training, the benchmark; figures, widgets and the CLI on top.
+#: Bottom to top: constants and data, features, pooling and the field's reference layers,
+#: models, inference and evaluation, training, the benchmark; figures, widgets and the CLI
+#: on top.
 LAYERS = (
     "constants", "provenance", "metrics", "blog",
     "data",
     "features",
-    "pooling", "handset", "variants",
+    "pooling", "reference", "handset", "variants",
     "models",
     "analysis",
     "train",
@@ -110,7 +111,12 @@ def test_the_import_graph_has_no_cycle():
 
 
 #: Inside a package, the same rule: bottom to top.
-SUBLAYERS = {"pooling": ("checks", "steps", "fast", "layers")}
+SUBLAYERS = {
+    "pooling": ("checks", "steps", "fast", "layers"),
+    "reference": ("wespeaker", "speechbrain"),
+    "bench": ("layers", "timing", "machine", "autocast", "ratios", "runner", "report", "cli",
+              "__main__"),
+}
 
 
 def test_inside_a_package_imports_point_down_too():
