@@ -3,6 +3,10 @@
 Every layer is built by ``builder(C, A)`` (``C`` channels, ``A`` attention channels) and maps
 ``h: (B, C, T)`` to ``(B, 2C)``. Ratios "vs SpeechBrain" compare a layer with the
 SpeechBrain layer of the same global-context setting (:data:`SPEECHBRAIN_REF`).
+``asp-ecapa`` (``-gc``) is asp_lab's layer in SpeechBrain's configuration (channel-wise,
+scores through ReLU, batch norm and tanh): the same function as ``speechbrain-asp``
+(``-gc``), so the ratio between the two compares like with like
+(``tests/test_pooling_speechbrain.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ def _asp(mode: str, gc: bool) -> Callable[[int, int], nn.Module]:
     return lambda C, A: AttentiveStatisticsPooling(C, A, mode=mode, global_context=gc)
 
 
+def _asp_ecapa(gc: bool) -> Callable[[int, int], nn.Module]:
+    """asp_lab's layer computing SpeechBrain's function: ReLU, batch norm, then tanh."""
+    return lambda C, A: AttentiveStatisticsPooling(C, A, mode="channel", global_context=gc,
+                                                   batch_norm=True, tanh=True)
+
+
 def _speechbrain(gc: bool) -> Callable[[int, int], nn.Module]:
     def build(C: int, A: int) -> nn.Module:
         cls, reason = load_speechbrain_asp()
@@ -68,6 +78,10 @@ LAYERS: dict[str, tuple[Callable[[int, int], nn.Module], bool, str]] = {
     "asp-scalar-gc": (_asp("scalar", True), True, "asp_lab ASP scalar, global context"),
     "asp-channel": (_asp("channel", False), False, "asp_lab ASP, one weight per channel"),
     "asp-channel-gc": (_asp("channel", True), True, "asp_lab ASP channel, global context"),
+    "asp-ecapa": (_asp_ecapa(False), False,
+                  "asp_lab ASP channel, SpeechBrain's scoring (ReLU, batch norm, tanh)"),
+    "asp-ecapa-gc": (_asp_ecapa(True), True,
+                     "asp_lab ASP channel, global context, SpeechBrain's scoring"),
     "blog-asp": (_blog, False, "the post's block (asp_lab.blog.ASP)"),
     "wespeaker-astp": (lambda C, A: WeSpeakerASTP(C, A), False,
                        "WeSpeaker ASTP (reimplemented in asp_lab.bench)"),

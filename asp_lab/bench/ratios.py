@@ -38,12 +38,14 @@ def _add_ratios(rows: dict[str, dict], times: dict[str, list[float]] | None = No
                                               sb.get("peak_memory_bytes"))
 
 
-#: (name, layer, reference, quantity, limit): the targets the issue set, at HEADLINE.
+#: (name, layer, reference, quantity, limit): the targets the issue set, at HEADLINE. Against
+#: SpeechBrain, asp_lab's layer in SpeechBrain's configuration (``asp-ecapa-gc``): the same
+#: function, so the ratio measures how it is computed, not what is computed.
 TARGETS = (
-    ("channel ASP + global context vs SpeechBrain: time", "asp-channel-gc",
-     "speechbrain-asp-gc", "time", 0.6),
-    ("channel ASP + global context vs SpeechBrain: peak memory", "asp-channel-gc",
-     "speechbrain-asp-gc", "memory", 0.6),
+    ("channel ASP + global context, SpeechBrain's scoring, vs SpeechBrain: time",
+     "asp-ecapa-gc", "speechbrain-asp-gc", "time", 0.6),
+    ("channel ASP + global context, SpeechBrain's scoring, vs SpeechBrain: peak memory",
+     "asp-ecapa-gc", "speechbrain-asp-gc", "memory", 0.6),
     ("scalar ASP vs statistics pooling: time", "asp-scalar", "stats", "time", 2.0),
 )
 

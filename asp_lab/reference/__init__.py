@@ -4,7 +4,8 @@
   reimplemented (no WeSpeaker install needed); chapter 7's benchmark.
 - :mod:`~asp_lab.reference.speechbrain`: :func:`load_speechbrain_asp`, SpeechBrain's
   ``AttentiveStatisticsPooling`` (ECAPA-TDNN) imported with a stand-in for torchaudio;
-  chapter 7's benchmark.
+  chapter 7's benchmark, and the layer that asp_lab's, with ``batch_norm=True, tanh=True``,
+  is proven to compute.
 
 The post's block, the book's other reference, stays in :mod:`asp_lab.blog`.
 """

@@ -5,7 +5,9 @@ is ECAPA-TDNN's pooling as the field runs it. Its scores: a ``TDNNBlock`` (a ker
 convolution, ReLU, ``BatchNorm1d``), then tanh, then a second convolution; global context
 by concatenating each frame with the utterance's mean and standard deviation repeated over
 time; two-pass moments with the variance clamped at 1e-12; padding masked from relative
-``lengths``.
+``lengths``. ``asp_lab.pooling.AttentiveStatisticsPooling(C, A, mode="channel",
+global_context=True, batch_norm=True, tanh=True)`` computes the same function
+(``tests/test_pooling_speechbrain.py`` copies the weights across and compares).
 """
 
 from __future__ import annotations
