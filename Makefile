@@ -124,7 +124,7 @@ models: $(STAMP)
 # SpeechBrain's attentive pooling for `asp-lab bench` (optional; the bench skips that row
 # without it). --no-deps on purpose: speechbrain declares torchaudio, whose wheel would pull
 # another torch. ECAPA_TDNN needs only hyperpyyaml and ruamel.yaml besides what .venv has;
-# asp_lab.bench stands a stub in for torchaudio while it imports.
+# asp_lab.reference.speechbrain stands a stub in for torchaudio while it imports.
 bench-deps: $(VENV)/.bench-deps
 
 # The GPU figures chapter 7 waits for, in one command on a CUDA machine (Colab included):

@@ -29,7 +29,8 @@ def test_run_has_every_layer_or_a_reason(tiny_result):
     for name in bench.LAYERS:
         assert (name in rows) != (name in tiny_result["skipped"]), name
     for name in ("stats", "asp-scalar", "asp-scalar-gc", "asp-channel", "asp-channel-gc",
-                 "blog-asp", "wespeaker-astp", "wespeaker-astp-gc"):
+                 "asp-ecapa", "asp-ecapa-gc", "blog-asp", "wespeaker-astp",
+                 "wespeaker-astp-gc"):
         assert name in rows, f"{name} was skipped: {tiny_result['skipped'].get(name)}"
 
 
@@ -125,11 +126,11 @@ def test_targets_are_computed_at_the_headline_size():
 
     result = {"results": [{"B": 32, "C": 1536, "T": 300, "rows": {
         "stats": row(1.0, 100), "asp-scalar": row(1.5, 120),
-        "asp-channel-gc": row(2.0, 300), "speechbrain-asp-gc": row(4.0, 400)}}]}
+        "asp-ecapa-gc": row(2.0, 300), "speechbrain-asp-gc": row(4.0, 400)}}]}
     got = {t["layer"] + "/" + t["quantity"]: t for t in bench.targets(result)}
-    assert got["asp-channel-gc/time"]["ratio"] == 0.5 and got["asp-channel-gc/time"]["met"]
-    assert got["asp-channel-gc/memory"]["ratio"] == 0.75
-    assert got["asp-channel-gc/memory"]["met"] is False
+    assert got["asp-ecapa-gc/time"]["ratio"] == 0.5 and got["asp-ecapa-gc/time"]["met"]
+    assert got["asp-ecapa-gc/memory"]["ratio"] == 0.75
+    assert got["asp-ecapa-gc/memory"]["met"] is False
     assert got["asp-scalar/time"]["ratio"] == 1.5 and got["asp-scalar/time"]["met"]
 
 
@@ -344,6 +345,26 @@ def test_speechbrain_rows_exist(tiny_result):
     assert "speechbrain-asp" in rows and "speechbrain-asp-gc" in rows
     assert rows["asp-channel-gc"]["speechbrain_reference"] == "speechbrain-asp-gc"
     assert rows["asp-channel-gc"]["time_vs_speechbrain"] > 0
+    assert rows["asp-ecapa"]["speechbrain_reference"] == "speechbrain-asp"
+    assert rows["asp-ecapa-gc"]["speechbrain_reference"] == "speechbrain-asp-gc"
+
+
+@needs_speechbrain
+def test_asp_ecapa_rows_compute_speechbrains_function():
+    """The layers the SpeechBrain targets compare are the same function: built by the bench
+    from one seed, with SpeechBrain's weights copied in, they agree (eval mode; the copy and
+    the other modes are tests/test_pooling_speechbrain.py's)."""
+    from test_pooling_speechbrain import C, T, layers
+
+    for gc in (False, True):
+        sb, copied = layers(gc, torch.float64)
+        ours = bench.LAYERS["asp-ecapa-gc" if gc else "asp-ecapa"][0](C, sb.conv.conv.in_channels)
+        assert repr(ours) == repr(copied)
+        ours = ours.double().eval()
+        ours.load_state_dict(copied.state_dict())
+        h = torch.randn(2, C, T, dtype=torch.float64)  # T = 16: see the test's module
+        with torch.no_grad():
+            torch.testing.assert_close(ours(h), sb.eval()(h).squeeze(-1), rtol=1e-12, atol=1e-12)
 
 
 def test_speechbrain_import_leaves_sys_modules_scannable():
@@ -364,7 +385,8 @@ def test_speechbrain_import_leaves_no_torchaudio_stub():
 
 
 def test_missing_speechbrain_is_skipped_with_a_reason(monkeypatch):
-    monkeypatch.setattr(bench, "load_speechbrain_asp",
+    # the layers' builders look SpeechBrain up in asp_lab.bench.layers
+    monkeypatch.setattr(bench.layers, "load_speechbrain_asp",
                         lambda: (None, "SpeechBrain is not importable (test)"))
     result = bench.run(TINY, repeats=1, warmup=0, memory=False,
                        layers=["stats", "asp-channel-gc", "speechbrain-asp-gc"])

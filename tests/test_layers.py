@@ -14,14 +14,14 @@ from conftest import REPO
 
 PACKAGE = REPO / "asp_lab"
 
-#: Bottom to top: constants and data (and the noises cut from it), features, pooling,
-#: models, inference and evaluation, training, the experiments (and ``analysis``, which
+#: Bottom to top: constants and data (and the noises cut from it), features, pooling and
+#: the field's reference layers, models, inference and evaluation, training, the experiments (and ``analysis``, which
 #: gathers the names the chapters use), the benchmark; figures, widgets and the CLI on top.
 LAYERS = (
     "constants", "provenance", "metrics", "blog", "mixing",
     "data", "noises",
     "features",
-    "pooling", "handset", "variants",
+    "pooling", "reference", "handset", "variants",
     "models",
     "inference", "evaluation",
     "train",
@@ -119,6 +119,9 @@ SUBLAYERS = {
     "experiments": ("measures", "attention_grid"),
     "viz": ("book", "figures", "det", "controls", "attention_twin", "noise_twin"),
     "widgets": ("common", "attention", "noise"),
+    "reference": ("wespeaker", "speechbrain"),
+    "bench": ("layers", "timing", "machine", "autocast", "ratios", "runner", "report", "cli",
+              "__main__"),
 }
 
 

@@ -71,8 +71,18 @@ class AttentiveStatisticsPooling(nn.Module):
             which equals ``W [h_t; mu; sigma]`` without building a ``(B, 3C, T)`` tensor.
         batch_norm: apply ``BatchNorm1d(A)`` after the ReLU, as the post's prose (and
             Okabe et al.) describe; the post's code has none.
+        tanh: apply tanh last, after the ReLU (and the batch norm): the order of
+            ECAPA-TDNN's reference code, SpeechBrain's ``AttentiveStatisticsPooling``
+            (``speechbrain/lobes/models/ECAPA_TDNN.py``: a ``TDNNBlock``, which is
+            convolution, ReLU, ``BatchNorm1d``, then ``nn.Tanh``, then the convolution to
+            the scores). With ``mode="channel", batch_norm=True, tanh=True`` this layer
+            computes SpeechBrain's, global context or not, except in training mode on
+            padded batches, where SpeechBrain's batch statistics include the padded frames
+            and these do not (``tests/test_pooling_speechbrain.py`` copies the weights
+            across and compares).
 
-    Chapter 2 builds it; chapter 3 its variants.
+    Chapter 2 (built step by step), 3 (the variants), 4 (numerics), 5 and 6 (inside the
+    trained models), 7 (the benchmark).
     """
 
     def __init__(
@@ -82,6 +92,7 @@ class AttentiveStatisticsPooling(nn.Module):
         mode: str = "scalar",
         global_context: bool = False,
         batch_norm: bool = False,
+        tanh: bool = False,
     ) -> None:
         super().__init__()
         if mode not in ("scalar", "channel"):
@@ -100,18 +111,24 @@ class AttentiveStatisticsPooling(nn.Module):
         self.b = nn.Parameter(_uniform((A,), C))
         self.W_context = nn.Parameter(_uniform((A, 2 * C), 3 * C)) if global_context else None
         self.norm = nn.BatchNorm1d(A) if batch_norm else None
+        self.tanh = tanh
         self.v = nn.Parameter(_uniform((A,) if mode == "scalar" else (out, A), A))
         self.k = nn.Parameter(_uniform(() if mode == "scalar" else (out,), A))
 
     def f(self, z: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-        """The non-linearity between the two affine maps: ReLU, then batch norm if enabled.
+        """The non-linearity between the two affine maps: ReLU, then batch norm if enabled,
+        then tanh if enabled (SpeechBrain's order).
 
         ``z: (B, A, T)``. With ``valid`` (a ``(B, T)`` mask), batch norm sees the valid frames
         only, so that in training mode padding does not enter its batch statistics either.
         """
         z = torch.relu(z)
-        if self.norm is None:
-            return z
+        if self.norm is not None:
+            z = self._norm(z, valid)
+        return torch.tanh(z) if self.tanh else z
+
+    def _norm(self, z: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+        """Batch norm of ``z: (B, A, T)``, its statistics over the valid frames only."""
         if valid is None:
             return self.norm(z)
         frames = z.transpose(1, 2)  # (B, T, A)
@@ -157,7 +174,7 @@ class AttentiveStatisticsPooling(nn.Module):
         return (
             f"channels={self.channels}, attention_channels={self.attention_channels}, "
             f"mode={self.mode!r}, global_context={self.global_context}, "
-            f"batch_norm={self.norm is not None}"
+            f"batch_norm={self.norm is not None}" + (", tanh=True" if self.tanh else "")
         )
 
 
