@@ -15,8 +15,9 @@ from conftest import REPO
 PACKAGE = REPO / "asp_lab"
 
 #: Bottom to top: constants and data (and the noises cut from it), features, pooling and
-#: the field's reference layers, models, inference and evaluation, training, the experiments (and ``analysis``, which
-#: gathers the names the chapters use), the benchmark; figures, widgets and the CLI on top.
+#: the field's reference layers, models, inference and evaluation, training, the
+#: experiments (and ``analysis``, which gathers the names the chapters use), the export and
+#: the benchmark; figures, widgets and the CLI on top.
 LAYERS = (
     "constants", "provenance", "metrics", "blog", "mixing",
     "data", "noises",
