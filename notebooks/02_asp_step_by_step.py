@@ -126,8 +126,9 @@ plt.show()
 #
 # With $A$ hidden units: $W$ is $(A, C)$, $b$ is $(A,)$, $f$ is a non-linearity (ReLU in
 # {cite:t}`okabe2018attentive`), $v$ is $(A,)$ and $k$ is a number. One frame in, one number
-# out. `asp_lab.pooling.attention_scores(h, W, b, v, k)` computes it for every frame at once;
-# after checking its inputs, these are its lines (in `asp_lab/pooling/steps.py`):
+# out. {py:func}`asp_lab.pooling.attention_scores(h, W, b, v, k)
+# <asp_lab.pooling.steps.attention_scores>` computes it for every frame at once; after
+# checking its inputs, these are its lines (in `asp_lab/pooling/steps.py`):
 
 # %%
 print(viz.source_from(pooling.attention_scores, "z = "))
@@ -224,7 +225,8 @@ plt.show()
 #
 # (The post's sum runs over an index called $k$, the same letter as the bias of step 1; we
 # write $\alpha_t = \exp(e_t) / \sum_{\tau=1}^{T} \exp(e_\tau)$.) The weights are positive and
-# sum to one over the frames of the utterance. `pooling.attention_weights(e)` computes them,
+# sum to one over the frames of the utterance.
+# {py:func}`pooling.attention_weights(e) <asp_lab.pooling.steps.attention_weights>` computes them,
 # subtracting each row's largest score first so that large scores cannot overflow.
 
 # %%
@@ -401,7 +403,8 @@ plt.show()
 # with the square and the square root taken per channel. Both forms are equal in exact
 # arithmetic (expand the square and use $\sum_t \alpha_t = 1$); in floating point the post's
 # one-pass form subtracts two large, nearly equal numbers when the mean is large against the
-# spread, and chapter 4 measures what that costs. `pooling.weighted_moments(h, alpha)`
+# spread, and chapter 4 measures what that costs.
+# {py:func}`pooling.weighted_moments(h, alpha) <asp_lab.pooling.steps.weighted_moments>`
 # computes both moments, with one weight per frame shared by all channels; after its checks
 # and the upcast to float32, its two passes read:
 
@@ -524,8 +527,10 @@ glue("C2", 2 * C, display=False)
 # %% [markdown]
 # ## The same, with the module
 #
-# `AttentiveStatisticsPooling(40, mode="scalar")` strings the three functions together, with
-# $W, b, v, k$ as trainable parameters. Give it our loudness parameters ($A = 1$ hidden unit)
+# {py:class}`AttentiveStatisticsPooling(40, mode="scalar")
+# <asp_lab.pooling.layers.AttentiveStatisticsPooling>` computes the same three steps, with
+# $W, b, v, k$ as trainable parameters (on the faster path of chapter 7, which the tests
+# prove equal to the three functions). Give it our loudness parameters ($A = 1$ hidden unit)
 # and it must return the same weights and the same pooled vector $[\mu, \sigma]$.
 
 # %%
@@ -687,7 +692,7 @@ if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: not in the book
 # bottom: the weights $\alpha_t$ and the uniform share $1/T$, on a vertical scale that
 # follows each setting's largest weight.
 
-# %%
+# %% tags=["remove-input"]
 TWIN_UTTERANCES = widgets.EXPLORER_UTTERANCES[:3]
 TWIN_TEMPERATURES = [0.03, 0.1, 0.3, 0.5, 1, 2, 3, 10, 30, 100, 1000]
 TWIN_SCALES = [0.5, 1, 2]  # v; with these temperatures, every setting of exercise 1

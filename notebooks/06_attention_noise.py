@@ -605,7 +605,7 @@ if not os.environ.get(viz.BOOK_BUILD_ENV):  # needs a kernel: not in the book
 # scale; the noise is shaded grey. Above each model's row, its attention on the noise
 # relative to its uniform share.
 
-# %%
+# %% tags=["remove-input"]
 TWIN_UTTERANCES = widgets.EXPLORER_UTTERANCES[:2]
 cases = []
 rechecked = 0
