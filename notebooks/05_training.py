@@ -24,9 +24,8 @@
 #
 # We train one small model live, then measure the models that asp_lab ships: statistics
 # pooling and two kinds of attentive statistics pooling (ASP), several seeds each. The
-# finding, stated before the numbers: on this data the seeds of one pooling differ by more
-# than the poolings do, so the data cannot show that attention helps here, nor can a single
-# run per method, as in the paper that introduced ASP {cite:p}`okabe2018attentive`.
+# finding, stated first: the seeds of one pooling differ by more than the poolings do, so
+# this data cannot show that attention helps here.
 #
 # Data: speech from LibriSpeech train-clean-100 and test-other
 # {cite:p}`panayotov2015librispeech` (CC BY 4.0), noise recordings from Speech Commands
@@ -150,20 +149,13 @@ glue("n_noises", len(data.noise_names()))
 # {glue:text}`n_train_speakers` other speakers from train-clean-100, with one utterance each
 # ({glue:text}`train_minutes:.0f` minutes in all).
 #
-# What data this small can and cannot show:
-#
-# - **It can** show the whole pipeline working on real speech: a network learning from
-#   scratch in minutes on a CPU, embeddings that separate unseen speakers far better than
-#   chance, large effects such as that of noise augmentation, and how wide honest error bars
-#   are.
-# - **It cannot** rank methods whose difference is a few tenths of a percent of EER. All
-#   target trials come from {glue:text}`n_test_speakers` voices, so the trials are not
-#   independent: one unusual speaker moves the EER of every system. The intervals below
-#   therefore resample *speakers*, not trials.
-# - **It cannot** show robustness to a change of session. Each training speaker has one
-#   recording session, and each test speaker's utterances come from at most
-#   {glue:text}`max_sessions` session. A system can succeed by recognising the recording as
-#   much as the voice; the baseline without training below shows how far that goes.
+# Data this small shows the whole pipeline on real speech and large effects such as that of
+# noise augmentation, but it cannot rank methods a few tenths of a percent of EER apart: all
+# target trials come from {glue:text}`n_test_speakers` voices, so one unusual speaker moves
+# every system's EER, and the intervals below resample *speakers*, not trials. Nor can it
+# show robustness to a change of session: each test speaker's utterances come from at most
+# {glue:text}`max_sessions` session, so a system can succeed by recognising the recording as
+# much as the voice (the baseline without training below shows how far that goes).
 
 # %% [markdown]
 # ## The model and its loss
@@ -313,22 +305,18 @@ plt.show()
 #
 # ### The loss: additive angular margin softmax
 #
-# The network is trained as a classifier over the training speakers, but the classifier is
-# built so that what it learns is a good *angle* between embeddings, the quantity the
-# cosine scoring uses. `asp_lab.models.AAMSoftmax` keeps one weight vector $w_j$ per
-# training speaker and looks only at the angle $\theta_j$ between the embedding $z$ and
-# $w_j$, $\cos\theta_j = w_j^\top z / (\lVert w_j\rVert \lVert z\rVert)$. For an example of
-# speaker $y$, the loss is
+# The network is trained as a classifier over the training speakers, built so that it learns
+# a good *angle* between embeddings, the quantity cosine scoring uses.
+# `asp_lab.models.AAMSoftmax` keeps one vector $w_j$ per training speaker and looks only at
+# the angle $\theta_j$ between it and the embedding $z$. For an example of speaker $y$:
 #
 # $$
 # L = -\log \frac{e^{s \cos(\theta_y + m)}}{e^{s \cos(\theta_y + m)} + \sum_{j \ne y} e^{s \cos\theta_j}} ,
 # $$
 #
-# a softmax cross-entropy in which the true speaker's angle is penalised by a margin $m$:
-# the embedding must be closer to its own speaker than to every other by at least $m$
-# radians to win clearly. The margin is 0 for the first {glue:text}`margin_start:.0%` of the
-# steps, so that the classes can form first, and then rises linearly to its full value. The
-# learning rate is warmed up, then decayed along a cosine. The *accuracy* recorded during
+# a cross-entropy in which the true speaker's angle is penalised by a margin $m$ radians.
+# The margin is 0 for the first {glue:text}`margin_start:.0%` of the steps, so that the
+# classes can form first, then rises linearly to its full value. The *accuracy* recorded in
 # training is that of the nearest class by cosine, without the margin.
 
 # %% [markdown]
@@ -404,10 +392,9 @@ plt.show()
 # {glue:text}`live_seconds:.0f` s here. The loss starts at
 # {glue:text}`live_first_loss:.2f` nats, above the $\ln$ {glue:text}`live_speakers` $=$
 # {glue:text}`live_ln_classes:.2f` nats of a uniform guess: with the scale $s$, even random
-# cosines make confident guesses, mostly wrong. It falls, then rises to
-# {glue:text}`live_peak_loss:.2f` as the margin grows: the same embeddings cost more once
-# each must beat its rivals by $m$. With the margin fixed it falls again, to
-# {glue:text}`live_final_loss:.2f`. The accuracy, measured without the margin, ends at
+# cosines make confident guesses, mostly wrong. It rises to
+# {glue:text}`live_peak_loss:.2f` while the margin grows (each embedding must now beat its
+# rivals by $m$), then falls to {glue:text}`live_final_loss:.2f`. The accuracy, measured without the margin, ends at
 # {glue:text}`live_final_acc:.0%` (chance: {glue:text}`live_chance:.0%`).
 #
 # What counts is the test. On test-other, whose speakers the network never heard, the EER
@@ -765,14 +752,12 @@ assert not any(lo > 0 for d, lo, hi in paired.values())  # "nor measurably hurt"
 # {glue:text}`test_min_s:.0f` to {glue:text}`test_max_s:.0f` s long, and the network is
 # tiny.
 #
-# **Compare the paper.** {cite:t}`okabe2018attentive` report one run per method. On
+# **Compare the paper.** {cite:t}`okabe2018attentive` report one run per method: on
 # VoxCeleb1, ASP lowers the EER from {glue:text}`okabe_stats:.2f` % to
-# {glue:text}`okabe_asp:.2f` %, a gap of {glue:text}`okabe_gap:.2f` points, without an
-# interval or a second seed. Our seeds alone move the EER by up to
-# {glue:text}`max_spread_points:.1f` points. VoxCeleb1's test set is larger
-# ({glue:text}`vox_trials:,` trials), but its {glue:text}`vox_speakers` speakers still limit
-# its intervals, and seeds vary there too. A gap of that size needs several seeds and an
-# interval before it can be read as a property of the pooling.
+# {glue:text}`okabe_asp:.2f` %, a gap of {glue:text}`okabe_gap:.2f` points, with no interval
+# or second seed. Our seeds alone move the EER by up to {glue:text}`max_spread_points:.1f`
+# points; a gap of that size needs several seeds and an interval before it says anything
+# about the pooling.
 
 # %% tags=["remove-cell"]
 OKABE_VOXCELEB1_EER = {"stats": 4.19, "asp": 3.85}  # %, Okabe et al. 2018 (arXiv:1803.10963), VoxCeleb1
@@ -1060,27 +1045,6 @@ glue("chapter_seconds", time.perf_counter() - CHAPTER_START)
 # poolings with the gap between the two seeds of one pooling. When they are of the same
 # size, as for the shipped models, one pair of runs cannot rank the poolings, whichever of
 # the two happens to win it.
-# ````
-#
-# **Exercise 4 (the margin).** In the live run the loss rose while the accuracy went on
-# rising overall.
-# Show that this is the margin: plot the loss of a run with `margin=0.0`.
-#
-# ````{admonition} Solution
-# :class: dropdown
-#
-# ```python
-# import contextlib, dataclasses, io
-# cfg = dataclasses.replace(live, margin=0.0)
-# with contextlib.redirect_stdout(io.StringIO()):
-#     flat = train.train(cfg, threads=1, progress=False)["provenance"]["curve"]
-# plt.plot([c["step"] for c in flat], [c["loss"] for c in flat])
-# ```
-#
-# Without a margin the loss keeps falling: the bump was the margin raising the bar while
-# the classes were still forming. The margin is there for the test, not for the training
-# loss: it asks for embeddings whose angles separate speakers with room to spare, which
-# is what cosine scoring of unseen speakers needs.
 # ````
 
 # %% tags=["remove-cell"]
