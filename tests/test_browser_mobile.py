@@ -397,3 +397,21 @@ def test_phone_static_twins_title_menus_and_sliders_sit_in_the_column(phone, sit
         f"x = {column['left']:.0f}..{column['right']:.0f} of a {WIDTH} px phone:\n"
         + "\n".join(problems)
     )
+
+
+SCROLLERS_JS = """
+return [...document.querySelectorAll(
+    ".bd-article .cell_output, .bd-article mjx-container[display='true']")]
+  .filter(b => b.scrollWidth > b.clientWidth + 1)
+  .map(b => ({tag: b.tagName, tabindex: b.getAttribute("tabindex"),
+              label: b.getAttribute("aria-label"), width: b.scrollWidth}));
+"""
+
+
+def test_phone_boxes_that_scroll_can_be_reached_by_keyboard(phone, site, toc_page):
+    """A box that scrolls sideways holds no focusable element of its own (an image, a
+    table, maths), so it needs tabindex=0 itself, or a keyboard cannot scroll it."""
+    _phone_open(phone, site, toc_page)
+    boxes = phone.execute_script(SCROLLERS_JS)
+    unreachable = [b for b in boxes if b["tabindex"] != "0" or not b["label"]]
+    assert not unreachable, f"{toc_page}: scrolling boxes without tabindex/label: {unreachable}"
