@@ -825,9 +825,13 @@ plt.show()
 #         a_loud = m(h + 3, return_attention=True)[1]
 #         print(name, float((a_loud - a_quiet).abs().max() * T))
 # ```
-# With the context the weights do not change (up to rounding): $W_h (h_t + 3) + W_\mu
-# (\mu + 3) = W_h h_t + W_\mu \mu$, since $W_\mu = -W_h$ and both average the 3 over the
-# channels. With a fixed $b$ the same speech, only louder, gets other weights: the scores of
+# With the context the weights do not change (up to rounding):
+#
+# $$
+# W_h (h_t + 3) + W_\mu (\mu + 3) = W_h h_t + W_\mu \mu ,
+# $$
+#
+# since $W_\mu = -W_h$ and both average the 3 over the channels. With a fixed $b$ the same speech, only louder, gets other weights: the scores of
 # the loud frames rise by 3, those of frames far below the threshold stay at 0 behind the
 # ReLU, so the weights move further towards the loud frames. Global context gives the
 # attention a reference point that moves with the recording.

@@ -60,7 +60,7 @@ def _chrome(chromium_paths, capture: str, size=(1280, 900)):
 def speech_wav(tmp_path_factory) -> tuple[str, np.ndarray]:
     """A 10 s stereo WAV at 16 kHz (a test-other utterance, each channel scaled apart), and
     what asp_lab reads from it (the channels averaged)."""
-    speech = np.concatenate([analysis._audio(u.path) for u in data.utterances("test-other")[:2]])
+    speech = np.concatenate([data.cached_audio(u.path) for u in data.utterances("test-other")[:2]])
     speech = speech[: 10 * data.SAMPLE_RATE]
     path = tmp_path_factory.mktemp("live") / "stereo.wav"
     sf.write(path, np.stack([speech, 0.5 * speech], axis=1), data.SAMPLE_RATE, subtype="PCM_16")

@@ -27,7 +27,8 @@ def glue(name: str, value, display: bool = False) -> None:
     """Store a value that the chapter's prose quotes (myst-nb's ``glue``). Every chapter.
 
     numpy and torch scalars become Python numbers, so the prose's glue role can format
-    them (``name:.3f``). Outside the book build (JupyterLab, Colab without myst-nb) nothing is stored.
+    them (``name:.3f``). Outside the book build (JupyterLab, Colab without myst-nb) nothing
+    is stored.
     """
     value = value.item() if hasattr(value, "item") else value
     try:
