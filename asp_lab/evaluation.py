@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from . import data, metrics
 from .inference import EVAL_THREADS, embed, threads
 from .models import TDNN
+from .noises import add_noise, noise_rng, noise_segment
 
-__all__ = ["SUBSET_FOR_TESTS", "trial_utterances", "embed_all", "trial_scores", "evaluate"]
+__all__ = ["SUBSET_FOR_TESTS", "trial_utterances", "corrupted", "embed_all", "Piece", "pieces",
+           "trial_scores", "evaluate"]
 
 #: Utterances per speaker in the quick evaluation the tests repeat (40 utterances, 780 trials).
 SUBSET_FOR_TESTS = 4
@@ -42,22 +46,68 @@ def trial_utterances(per_speaker: int | None = None, root: str | None = None):
     return keep
 
 
+def corrupted(wave: np.ndarray, i: int, noise: str | None, snr_db: float | None,
+              mode: str = "add", fraction: float = 1.0, seed: int = 0, root=None) -> np.ndarray:
+    """Utterance ``i``'s waveform as an evaluation condition hears it. Chapters 5 and 6.
+
+    * no ``noise``: clean;
+    * ``fraction=1`` (and ``mode="add"``): the noise over the whole utterance at ``snr_db``,
+      from a place in the recording drawn with ``default_rng([seed, i])``;
+    * ``fraction < 1``: a middle segment that long (:func:`asp_lab.noises.noise_segment`)
+      gets the noise, added or replacing the speech (``mode``), from
+      :func:`asp_lab.noises.noise_rng`, so every model and SNR hears the same excerpt.
+      Any kind of :func:`asp_lab.noises.noise_kinds` can be named.
+    """
+    if noise is None:
+        return wave
+    if fraction >= 1:
+        if mode != "add":
+            raise ValueError(f'noise over the whole utterance can only be added, not {mode!r}')
+        return data.mix_noise(wave, data.cached_noise(noise, root), snr_db, 0, wave.size,
+                              rng=np.random.default_rng([seed, i]))[0]
+    start, length = noise_segment(wave.size, fraction)
+    return add_noise(wave, noise, snr_db, start, length, mode, noise_rng(seed, i, noise),
+                     root)[0]
+
+
 def embed_all(model: TDNN, utts, noise: str | None = None, snr_db: float | None = None,
-              seed: int = 0, root: str | None = None) -> np.ndarray:
+              seed: int = 0, root: str | None = None, mode: str = "add",
+              fraction: float = 1.0) -> np.ndarray:
     """``(N, E)`` embeddings of whole utterances on the CPU with :data:`EVAL_THREADS`
-    threads; with ``noise``, that noise over the whole of utterance ``i`` at ``snr_db``
-    (from a place drawn with ``default_rng([seed, i])``). Chapter 5."""
-    noise_audio = data.load_noise(noise, root) if noise is not None else None
+    threads, each heard as :func:`corrupted` makes it. An item of ``utts`` with ``start``
+    and ``stop`` attributes (a :class:`Piece`) is that stretch of its recording. Chapter 5."""
     model = model.cpu().eval()
     embeddings = []
     with threads(EVAL_THREADS):
         for i, u in enumerate(utts):
-            wave = data.cached_audio(u.path)
-            if noise_audio is not None:
-                wave, _ = data.mix_noise(wave, noise_audio, snr_db, 0, wave.size,
-                                         rng=np.random.default_rng([seed, i]))
+            wave = data.cached_audio(u.path)[getattr(u, "start", 0):getattr(u, "stop", None)]
+            wave = corrupted(wave, i, noise, snr_db, mode, fraction, seed, root)
             embeddings.append(embed(model, wave))
     return np.stack(embeddings)
+
+
+class Piece(NamedTuple):
+    """Samples ``start .. stop - 1`` of one recording, a trial side of its own. Chapter 5."""
+
+    speaker: str
+    path: Path
+    start: int
+    stop: int
+
+
+def pieces(utts, seconds: float = 4.0) -> list[Piece]:
+    """Each utterance cut into as many non-overlapping ``seconds``-long pieces as fit (the
+    rest of it dropped; an utterance shorter than one piece gives none). Chapter 5's
+    cross-validation scores pieces of one recording against each other, so its target
+    trials share a session. Chapter 5."""
+    n = round(seconds * data.SAMPLE_RATE)
+    if n < 1:
+        raise ValueError(f"seconds must give at least one sample, got {seconds}")
+    out = []
+    for u in utts:
+        size = data.cached_audio(u.path).size
+        out.extend(Piece(u.speaker, u.path, k * n, (k + 1) * n) for k in range(size // n))
+    return out
 
 
 def trial_scores(emb: np.ndarray, speakers) -> dict:
@@ -79,12 +129,15 @@ def evaluate(
     bootstrap: int = 1000,
     root: str | None = None,
     return_scores: bool = False,
+    mode: str = "add",
+    fraction: float = 1.0,
 ) -> dict:
     """Speaker verification on test-other: every pair of utterances, cosine scores.
 
     Each utterance is embedded whole (:func:`embed_all`), so the numbers repeat exactly on
     a machine. With ``noise`` the named noise is added to the whole of each utterance at
-    ``snr_db``. Chapter 5.
+    ``snr_db``, or, with ``fraction < 1``, put into its middle ``fraction`` (added or, with
+    ``mode="replace"``, in place of the speech; :func:`corrupted`). Chapter 5.
 
     Args:
         per_speaker: use only the first this many utterances of each speaker.
@@ -99,10 +152,11 @@ def evaluate(
         raise ValueError(f"give both noise and snr_db, or neither; got {noise!r}, {snr_db!r}")
     start = time.perf_counter()
     utts = trial_utterances(per_speaker, root)
-    emb = embed_all(model, utts, noise, snr_db, seed, root)
+    emb = embed_all(model, utts, noise, snr_db, seed, root, mode, fraction)
     t = trial_scores(emb, [u.speaker for u in utts])
     scores, labels = t["scores"], t["labels"]
-    out: dict = {"noise": noise, "snr_db": snr_db, "seed": seed, "utterances": len(utts),
+    out: dict = {"noise": noise, "snr_db": snr_db, "mode": mode, "fraction": fraction,
+                 "seed": seed, "utterances": len(utts),
                  "trials": int(labels.size), "target_trials": int(labels.sum())}
     out.update({key: fn(scores, labels) for key, fn in MEASURES.items()})
     if bootstrap:

@@ -20,7 +20,7 @@ PACKAGE = REPO / "asp_lab"
 #: the benchmark; figures, widgets and the CLI on top.
 LAYERS = (
     "constants", "provenance", "metrics", "blog", "mixing",
-    "data", "noises",
+    "data", "noises", "folds",
     "features",
     "pooling", "reference", "handset", "variants",
     "models",
@@ -115,7 +115,8 @@ def test_the_import_graph_has_no_cycle():
 #: Inside a package, the same rule: bottom to top.
 SUBLAYERS = {
     "pooling": ("checks", "steps", "fast", "layers"),
-    "train": ("config", "runtime", "batches", "objective", "loop", "distributed", "shipping",
+    "train": ("config", "runtime", "recipe", "batches", "objective", "loop", "distributed", "jobs",
+              "shipping",
               "cli", "__main__"),
     "experiments": ("measures", "attention_grid"),
     "viz": ("book", "figures", "det", "controls", "attention_twin", "noise_twin"),

@@ -1,50 +1,41 @@
-"""The training batches: random crops of the training speakers, some with a seen noise.
+"""The training batches: random crops of the training speakers, most of them corrupted.
 
 One step draws a batch of equal-length random crops (2-3 s) of the 251 train-clean-100
-utterances (one speaker each, so 251 classes) and adds one of the two *seen* training noises
-to some of them (at 0-20 dB SNR, over the whole crop or a random segment). Everything a step
+utterances (one speaker each, so 251 classes) and corrupts most of them with
+:func:`asp_lab.train.recipe.corrupt` (a segment replaced by noise or a pause, or noise
+added, from the seen recordings and generated families, at -5 to 20 dB). Everything a step
 draws comes from ``numpy.random.default_rng([seed, step, rank])``: a run is reproducible, a
 resumed run continues exactly, and each DDP rank draws different crops. Chapter 5.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from .. import data
-from ..data import SAMPLE_RATE, mix_noise, random_crop
+from ..data import SAMPLE_RATE, random_crop
+from ..folds import training_speakers
 from .config import TrainConfig
+from .recipe import corrupt
 
 
 def load_training_data(cfg: TrainConfig, root: str | None = None):
     """(audio, speakers, noises): the training utterances as float32 arrays, loaded once
-    per process (about 200 MB for all 251), their speakers, and the training noises.
+    per process (about 200 MB for all 251), their speakers, and the recorded training
+    noises (the generated ones are made afresh for each crop).
     Chapter 5."""
-    utts = data.utterances("train-clean-100", root)[: cfg.n_speakers]
+    utts = data.utterances("train-clean-100", root)
+    if cfg.folds is not None:  # cross-validation: leave one fold of speakers out
+        keep = training_speakers(cfg.folds, cfg.held_out, root)
+        utts = [u for u in utts if u.speaker in keep]
+    utts = utts[: cfg.n_speakers]
     audio = tuple(data.cached_audio(u.path) for u in utts)
     speakers = tuple(u.speaker for u in utts)
     noises = tuple(data.cached_noise(n, root) for n in cfg.noises) if cfg.noise_aug else ()
     return audio, speakers, noises
-
-
-def _with_noise(crop: np.ndarray, noises, cfg: TrainConfig, rng) -> np.ndarray:
-    """One seen noise at a uniform SNR in ``cfg.snr_db``, over the whole crop (with
-    probability ``whole_crop_prob``) or over a random 20-80 % segment of it."""
-    n = crop.size
-    noise = noises[int(rng.integers(len(noises)))]
-    snr = float(rng.uniform(*cfg.snr_db))
-    if rng.random() < cfg.whole_crop_prob:
-        start, length = 0, n
-    else:
-        length = max(1, int(rng.uniform(0.2, 0.8) * n))
-        start = int(rng.integers(0, n - length + 1))
-    with contextlib.suppress(ValueError):  # a silent segment has no SNR: keep it clean
-        crop, _ = mix_noise(crop, noise, snr, start, length, rng=rng)
-    return crop
 
 
 def draw_batch(
@@ -60,7 +51,7 @@ def draw_batch(
     ``B = batch_size // world_size`` speakers are drawn without replacement (with, if there
     are fewer speakers), one duration for the whole batch, then a crop of each speaker's
     utterance (an utterance shorter than the duration is tiled). With ``noise_aug`` each
-    crop gets, with probability ``noise_prob``, a seen noise (:func:`_with_noise`).
+    crop is, with probability ``noise_prob``, corrupted (:func:`~asp_lab.train.recipe.corrupt`).
 
     Chapter 5.
     """
@@ -74,8 +65,8 @@ def draw_batch(
         crop = random_crop(audio[label], (seconds, seconds), rng)
         if crop.size < n:
             crop = np.resize(crop, n)  # tile the (one) utterance shorter than the crop
-        if noises and rng.random() < cfg.noise_prob:
-            crop = _with_noise(crop, noises, cfg, rng)
+        if cfg.noise_aug and rng.random() < cfg.noise_prob:
+            crop = corrupt(crop, noises, cfg, rng)
         batch[i] = crop
     return torch.from_numpy(batch), torch.from_numpy(labels.astype(np.int64))
 

@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    default=d.pooling)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--noise-aug", action=argparse.BooleanOptionalAction, default=d.noise_aug,
-                   help=f"add the seen noises {', '.join(SEEN_NOISES)} (default: on)")
+                   help=f"corrupt crops with the seen noises {', '.join(SEEN_NOISES)}, "
+                   "generated families and pauses (default: on)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -38,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--all", action="store_true",
                    help="train, evaluate and export every shipped model (make models)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="with --all: train this many models at once, one thread each")
     p.add_argument("--keep-existing", action="store_true",
                    help="with --all: skip models already exported to --out")
 
@@ -47,7 +50,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         train_all(out=args.out, steps=None if args.steps == TrainConfig().steps else args.steps,
                   keep_existing=args.keep_existing,
                   device="cpu" if args.device == "auto" else args.device,
-                  threads=args.threads)
+                  threads=args.threads, jobs=args.jobs)
         return 0
     cfg = TrainConfig(pooling=args.pooling, seed=args.seed, noise_aug=args.noise_aug,
                       steps=args.steps, batch_size=args.batch_size, lr=args.lr)

@@ -27,8 +27,12 @@ from ..models import AAMSoftmax, build_model
 from ..provenance import CHECKPOINT_DIR, git_commit
 from .batches import draw_batch, load_training_data
 from .config import SEEN_NOISES, UNSEEN_NOISES, TrainConfig
+from .jobs import run_jobs
 from .loop import Trainable, train
 from .runtime import data_checksum, save_json, set_threads
+
+#: The share of each test utterance that the segmental conditions corrupt (its middle).
+SEGMENT = 1 / 3
 
 #: The shipped models: three poolings x three seeds with noise augmentation, and
 #: ASP-scalar without it (seed 0).
@@ -97,7 +101,9 @@ def step_times(cfg: TrainConfig, poolings: Sequence[str] = ("stats", "asp-scalar
 
 def evaluate_shipped(model) -> dict:
     """What ``results.json`` holds of one model: clean test-other with intervals, each
-    noise at 0, 5 and 10 dB over whole utterances, and the tests' quick subset. Chapter 5."""
+    noise at 0, 5 and 10 dB over whole utterances ("noisy"), in the middle third of each
+    utterance, replacing or added to the speech, at 0 and 5 dB ("segmental"), and the
+    tests' quick subset. Chapter 5."""
     clean = evaluate(model)
     entry: dict = {"clean": {k: v for k, v in clean.items() if k != "scores"}, "noisy": {}}
     for noise in (*SEEN_NOISES, *UNSEEN_NOISES):
@@ -107,6 +113,16 @@ def evaluate_shipped(model) -> dict:
                 "noise": noise, "snr_db": snr, "seen": noise in SEEN_NOISES,
                 "eer": r["eer"], "min_dcf_0.01": r["min_dcf_0.01"],
                 "min_dcf_0.05": r["min_dcf_0.05"]}
+    entry["segmental"] = {}
+    for noise in (*SEEN_NOISES, *UNSEEN_NOISES):
+        for mode in ("replace", "add"):
+            for snr in (0, 5):
+                r = evaluate(model, noise=noise, snr_db=snr, mode=mode, fraction=SEGMENT,
+                             bootstrap=0)
+                entry["segmental"][f"{noise}:{mode}@{snr}dB"] = {
+                    "noise": noise, "snr_db": snr, "mode": mode, "fraction": SEGMENT,
+                    "seen": noise in SEEN_NOISES, "eer": r["eer"],
+                    "min_dcf_0.01": r["min_dcf_0.01"], "min_dcf_0.05": r["min_dcf_0.05"]}
     subset = evaluate(model, per_speaker=SUBSET_FOR_TESTS, bootstrap=0)
     entry["test_subset"] = {"per_speaker": SUBSET_FOR_TESTS, "utterances": subset["utterances"],
                             "eer": subset["eer"], "min_dcf_0.01": subset["min_dcf_0.01"]}
@@ -138,12 +154,15 @@ def ship_one(cfg: TrainConfig, out: Path, work: Path, device: str, progress, thr
 
 def train_all(out: str | os.PathLike = CHECKPOINT_DIR, work: str | os.PathLike | None = None,
               steps: int | None = None, keep_existing: bool = False, device: str = "cpu",
-              progress: bool | None = None, threads: int | None = None) -> dict:
+              progress: bool | None = None, threads: int | None = None,
+              jobs: int = 1) -> dict:
     """``make models``: train every :data:`SHIPPED` model, evaluate it (clean and under
     each noise at 0, 5, 10 dB), export slim checkpoints and write ``<out>/results.json``.
 
     The full (resumable) checkpoints go to ``work`` (a temporary folder by default).
     ``keep_existing`` skips models whose exported checkpoint and provenance already exist.
+    ``jobs`` trains that many models at once, one process and one thread each
+    (:func:`~asp_lab.train.jobs.run_jobs`; the numbers are those of ``threads=1``).
 
     Chapter 5.
     """
@@ -161,15 +180,24 @@ def train_all(out: str | os.PathLike = CHECKPOINT_DIR, work: str | os.PathLike |
     print(f"step times ({torch.get_num_threads()} threads) ...", flush=True)
     results["step_time"] = step_times(configs[0])
     print(json.dumps(results["step_time"]["ratio_vs_stats_model"]), flush=True)
+    todo = []
     for cfg in configs:
         shipped = (out / f"{cfg.name}.pt").is_file() and (out / f"{cfg.name}.json").is_file()
         if keep_existing and shipped and cfg.name in old.get("models", {}):
             print(f"{cfg.name}: kept", flush=True)
             results["models"][cfg.name] = old["models"][cfg.name]
-            continue
-        results["models"][cfg.name] = ship_one(cfg, out, work, device, progress, threads)
+        else:
+            todo.append(cfg)
+
+    def finished(i: int, entry: dict) -> None:  # save as each model is done
+        results["models"][todo[i].name] = entry
         results["summary"] = summarise(results["models"])
         save_json(results_path, results)
+
+    alone = jobs == 1
+    run_jobs(ship_one, [(cfg, out, work, device, progress if alone else False,
+                         threads if alone else 1) for cfg in todo], jobs, finished)
+    results["models"] = {c.name: results["models"][c.name] for c in configs}
     results.update(summary=summarise(results["models"]),
                    make_models_seconds=round(time.perf_counter() - total_start, 1),
                    torch=torch.__version__, git_commit=git_commit(),
