@@ -92,10 +92,11 @@ def mix_noise(
     Chapters 5 and 6.
     """
     speech = np.asarray(speech, dtype=np.float64)
-    noise = np.asarray(noise, dtype=np.float64)
+    noise = np.asarray(noise)
     start, length = _check_mix(speech, noise, snr_db, start, length, mode)
     offset = 0 if rng is None else int(np.random.default_rng(rng).integers(0, noise.size))
     piece = np.take(noise, np.arange(offset, offset + length), mode="wrap")  # tiles if short
+    piece = piece.astype(np.float64)
     noise_power = np.mean(piece**2)
     if noise_power == 0:
         raise ValueError(f"the noise excerpt of {length} samples from sample {offset} is silent")

@@ -118,7 +118,7 @@ SUBLAYERS = {
     "train": ("config", "runtime", "recipe", "batches", "objective", "loop", "distributed", "jobs",
               "shipping",
               "cli", "__main__"),
-    "experiments": ("measures", "attention_grid"),
+    "experiments": ("measures", "attention_grid", "paired", "crossval"),
     "viz": ("book", "figures", "det", "controls", "attention_twin", "noise_twin"),
     "widgets": ("common", "attention", "noise"),
     "reference": ("wespeaker", "speechbrain"),

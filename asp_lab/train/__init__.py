@@ -23,7 +23,7 @@ from ..features import model_input as features  # the name chapter 5 used first
 from ..models import build_model
 from .batches import StepBatches, draw_batch, load_training_data
 from .cli import add_arguments, main, run_from_args
-from .config import SEEN_NOISES, UNSEEN_NOISES, TrainConfig
+from .config import GENERATED_NOISES, SEEN_NOISES, UNSEEN_NOISES, TrainConfig
 from .distributed import free_port, launch_local
 from .loop import Trainable, learning_rate, margin_at, train
 from .runtime import (
@@ -38,7 +38,8 @@ from .runtime import (
 from .shipping import SHIPPED, evaluate_shipped, export_checkpoint, step_times, summarise, train_all
 
 __all__ = [
-    "SEEN_NOISES", "UNSEEN_NOISES", "SHIPPED", "TrainConfig", "AmpPolicy", "StepBatches",
+    "SEEN_NOISES", "UNSEEN_NOISES", "GENERATED_NOISES", "SHIPPED", "TrainConfig", "AmpPolicy",
+    "StepBatches",
     "Trainable", "features", "build_model", "amp_policy", "resolve_device", "set_threads",
     "seed_everything", "data_checksum", "device_description", "learning_rate", "margin_at",
     "load_training_data", "draw_batch", "train", "free_port", "launch_local",
