@@ -14,7 +14,7 @@ ORT_WEB     := $(LIVE)/ort/ort.wasm.min.js
 ASSETS    := $(PLOTLY_JS) $(MATHJAX) $(LIVE_MODELS) $(ORT_WEB)
 NOTEBOOKS := $(wildcard notebooks/*.py)
 
-.PHONY: help install assets cache-check book publish social-card test lab sync models clean browser bench bench-deps bench-gpu colab-env
+.PHONY: help install assets cache-check book publish social-card test lab sync models experiments clean browser bench bench-deps bench-gpu colab-env
 
 help:
 	@echo "make book    build the book into _build/html (executes every notebook, cached)"
@@ -24,7 +24,8 @@ help:
 	@echo "make sync    regenerate each notebooks/*.ipynb from its .py, without outputs"
 	@echo "make bench   time pooling layers on this machine into benchmarks/ (bench-deps: SpeechBrain)"
 	@echo "make bench-gpu  on a CUDA machine: the GPU benchmark (float32, bfloat16) and training steps/s"
-	@echo "make models  retrain every shipped checkpoint from scratch (about 15-30 min on 2 cores)"
+	@echo "make models  retrain every shipped checkpoint from scratch (about 30 min on 2 cores)"
+	@echo "make experiments  chapter 5's comparison and chapter 6's attention grid, from the shipped models"
 	@echo "make colab-env  .venv-colab: Colab's package versions, for the tests that run every chapter as Colab would"
 	@echo "make clean   remove _build and caches (keeps .venv)"
 
@@ -121,6 +122,13 @@ JOBS ?= 2
 models: $(STAMP)
 	$(BIN)/python -m asp_lab.train --all --device cpu --out asp_lab/checkpoints \
 	  --jobs $(JOBS) --threads 1 $(if $(KEEP),--keep-existing)
+
+# Chapter 5's comparison (the shipped models on test-other, and cross-validation over the
+# training speakers: 9 more training runs, JOBS at once) into asp_lab/checkpoints/comparison.json,
+# and chapter 6's attention grid into attention_grid.json; both read the shipped models.
+experiments: $(STAMP)
+	$(BIN)/python -m asp_lab.experiments.attention_grid precompute
+	$(BIN)/python -m asp_lab.experiments.crossval --jobs $(JOBS)
 
 # SpeechBrain's attentive pooling for `asp-lab bench` (optional; the bench skips that row
 # without it). --no-deps on purpose: speechbrain declares torchaudio, whose wheel would pull
