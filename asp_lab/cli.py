@@ -2,7 +2,7 @@
 
     asp-lab data [--root DIR]     verify the data against SHA256SUMS and summarise it
     asp-lab train --pooling asp-scalar --seed 0 --out runs/    train a speaker-embedding model
-    asp-lab eval --model asp-scalar [--noise NAME --snr DB]    EER, minDCF on test-other
+    asp-lab eval --model asp-scalar [--noise NAME --snr DB [--third replace]]  EER, minDCF
     asp-lab bench [--device cuda] [--out results.json]   time and memory of pooling layers
     asp-lab attend FILE [--model asp-scalar] [--out attention.png]   spectrogram + attention
     asp-lab export-onnx [--out DIR] [--model NAME ...]   the shipped models as ONNX graphs
@@ -40,8 +40,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if (args.noise is None) != (args.snr is None):
         raise ValueError("give --noise and --snr together")
     model = load_model(args.model)
+    if args.third is not None and args.noise is None:
+        raise ValueError("--third needs --noise and --snr")
     res = evaluate(model, noise=args.noise, snr_db=args.snr, seed=args.seed,
-                   per_speaker=args.per_speaker, bootstrap=args.bootstrap, root=args.root)
+                   per_speaker=args.per_speaker, bootstrap=args.bootstrap, root=args.root,
+                   mode=args.third or "add", fraction=1.0 if args.third is None else 1 / 3)
     res = {"model": str(args.model), **res}
     text = json.dumps(res, indent=1)
     if args.out:
@@ -130,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                         "or e.g. asp-scalar-seed1) or a checkpoint .pt file")
     p.add_argument("--noise", default=None, help="add this noise to every utterance")
     p.add_argument("--snr", type=float, default=None, help="at this SNR in dB")
+    p.add_argument("--third", choices=("add", "replace"), default=None,
+                   help="put the noise into the middle third only, added to the speech or "
+                        "in its place (default: added over the whole utterance)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise placement")
     p.add_argument("--per-speaker", type=int, default=None,
                    help="use only the first N utterances of each speaker")

@@ -11,6 +11,7 @@ import torch
 
 import asp_lab
 from asp_lab import analysis, cli
+from asp_lab import train as T
 from asp_lab.analysis import CHECKPOINT_DIR, MODEL_NAMES, SUBSET_FOR_TESTS
 from asp_lab.data import SAMPLE_RATE, AudioError, load_audio, mix_noise, utterances
 from asp_lab.models import CONTEXT, FRAME_OFFSET, build_model
@@ -48,6 +49,8 @@ def test_every_shipped_model_is_there_small_and_recorded():
         low, high = entry["clean"]["eer_ci"]
         assert low <= entry["clean"]["eer"] <= high
         assert len(entry["noisy"]) == 12  # four noises at 0, 5 and 10 dB
+        assert len(entry["segmental"]) == 16  # four noises, replace or add, 0 and 5 dB
+        assert T.TrainConfig(**meta["train_config"]).name == name  # every field is TrainConfig's
         assert entry["curve"] and all(np.isfinite(c["loss"]) for c in entry["curve"])
     ratio = RESULTS["step_time"]["ratio_vs_stats_model"]
     assert set(ratio) == {"stats", "asp-scalar", "asp-channel"}
@@ -64,6 +67,18 @@ def test_eval_reproduces_the_recorded_eer_exactly(tmp_path, capsys):
     assert got["utterances"] == 100 and got["trials"] == 4950
     for key in ("eer", "min_dcf_0.01", "min_dcf_0.05"):
         assert got[key] == recorded[key], key
+
+
+def test_eval_of_a_replaced_third_reproduces_the_recorded_eer(tmp_path):
+    out = tmp_path / "eval.json"
+    code = cli.main(["eval", "--model", "asp-channel", "--noise", "running_tap", "--snr", "0",
+                     "--third", "replace", "--bootstrap", "0", "--out", str(out)])
+    got = json.loads(out.read_text())
+    recorded = RESULTS["models"]["asp-channel-seed0"]["segmental"]["running_tap:replace@0dB"]
+    assert code == 0 and got["mode"] == "replace" and got["fraction"] == pytest.approx(1 / 3)
+    assert got["eer"] == recorded["eer"] and got["min_dcf_0.01"] == recorded["min_dcf_0.01"]
+    with pytest.raises(ValueError, match="--third needs"):
+        cli.main(["eval", "--model", "stats", "--third", "add"])
 
 
 def test_eval_of_the_test_subset_is_recorded_too():
