@@ -16,16 +16,17 @@
 #
 # - how a speaker-verification test is built from trials, and what a small test set can and
 #   cannot show;
-# - the network, its input and its loss (additive angular margin softmax), and how to read
-#   a training curve that rises on purpose;
+# - the network, its loss (additive angular margin softmax), and a training recipe that
+#   replaces stretches of speech by noise, so that attention has frames to learn to skip;
 # - how to measure a model: equal error rate (EER), minimum detection cost (minDCF) and DET
 #   curves, each with an interval that resamples speakers;
-# - how to compare two poolings fairly: several seeds, and paired intervals.
+# - how to compare two poolings fairly: several runs, paired intervals, and a test set with
+#   enough speakers to tell them apart;
+# - why noise over a whole utterance and noise over a third of it test different things.
 #
 # We train one small model live, then measure the models that asp_lab ships: statistics
 # pooling and two kinds of attentive statistics pooling (ASP), several seeds each. The
-# finding, stated first: the seeds of one pooling differ by more than the poolings do, so
-# this data cannot show that attention helps here.
+# finding, stated first: {glue:md}`finding_intro`
 #
 # Data: speech from LibriSpeech train-clean-100 and test-other
 # {cite:p}`panayotov2015librispeech` (CC BY 4.0), noise recordings from Speech Commands
@@ -149,13 +150,12 @@ glue("n_noises", len(data.noise_names()))
 # {glue:text}`n_train_speakers` other speakers from train-clean-100, with one utterance each
 # ({glue:text}`train_minutes:.0f` minutes in all).
 #
-# Data this small shows the whole pipeline on real speech and large effects such as that of
-# noise augmentation, but it cannot rank methods a few tenths of a percent of EER apart: all
-# target trials come from {glue:text}`n_test_speakers` voices, so one unusual speaker moves
-# every system's EER, and the intervals below resample *speakers*, not trials. Nor can it
-# show robustness to a change of session: each test speaker's utterances come from at most
-# {glue:text}`max_sessions` session, so a system can succeed by recognising the recording as
-# much as the voice (the baseline without training below shows how far that goes).
+# Data this small shows the whole pipeline on real speech, but it cannot rank methods
+# whose EERs lie close together: all target trials come from
+# {glue:text}`n_test_speakers` voices, so one unusual speaker moves every system's EER, and
+# the intervals below resample *speakers*, not trials. And each test speaker's utterances
+# come from at most {glue:text}`max_sessions` session, so a system can succeed by
+# recognising the recording as much as the voice.
 
 # %% [markdown]
 # ## The model and its loss
@@ -226,82 +226,106 @@ glue("asp_channel_extra", params["asp-channel"] - params["stats"])
 #
 # ### Training batches
 #
-# Each training step draws a batch of equal-length random crops, one per speaker drawn, and
-# adds noise to some of them. The recipe of the shipped models:
+# Each training step draws equal-length random crops, one per speaker drawn, and corrupts
+# some of them. The shipped models' recipe (fields of `asp_lab.train.TrainConfig`):
 
 # %% tags=["remove-input"]
+RECIPE = {"steps": "training steps", "batch_size": "crops per batch",
+          "crop_seconds": "crop length (s)", "lr": "learning rate (AdamW)",
+          "margin": "margin m (rad)", "scale": "scale s",
+          "noise_prob": "share of crops corrupted",
+          "whole_crop_prob": "of those, noise added over the whole crop",
+          "segment_fraction": "else a segment, this share of the crop",
+          "replace_prob": "segment replaced by noise (else noise added)",
+          "pause_prob": "segment replaced by a pause instead",
+          "pause_snr_db": "pause: a faint floor this far below the speech (dB)",
+          "snr_db": "SNR (dB), drawn uniformly", "noises": "recorded noises (seen)",
+          "generated_noises": "generated noise families (seen)",
+          "generated_prob": "share of the noises that are generated"}
+missing = [k for k in RECIPE if k not in cfg_shipped]
+assert not missing, f"the shipped train_config lacks {missing}: run `make models`"
+show_table(["setting", "value"],
+           [[what, f"<code>{cfg_shipped[key]}</code>"] for key, what in RECIPE.items()])
+
+# %% tags=["remove-cell"]
 seen_noises = list(cfg_shipped["noises"])
 unseen_noises = [n for n in data.noise_names() if n not in seen_noises]
 assert set(seen_noises) == set(train.SEEN_NOISES) and set(unseen_noises) == set(train.UNSEEN_NOISES)
-recipe = {"steps": "training steps", "batch_size": "crops per batch",
-          "crop_seconds": "crop length (s)", "noise_prob": "probability of noise",
-          "snr_db": "SNR (dB)", "whole_crop_prob": "noise over the whole crop",
-          "noises": "noises seen in training", "lr": "learning rate (AdamW)",
-          "margin": "margin m (rad)", "scale": "scale s"}
-show_table(["setting", "value"],
-           [[what, f"<code>{cfg_shipped[key]}</code>"] for key, what in recipe.items()])
-glue("steps", cfg_shipped["steps"])
-glue("batch_size", cfg_shipped["batch_size"])
-glue("lr", cfg_shipped["lr"])
-glue("crop_min", cfg_shipped["crop_seconds"][0])
-glue("crop_max", cfg_shipped["crop_seconds"][1])
-glue("noise_prob", cfg_shipped["noise_prob"])
-glue("snr_min", cfg_shipped["snr_db"][0])
-glue("snr_max", cfg_shipped["snr_db"][1])
-glue("whole_crop_prob", cfg_shipped["whole_crop_prob"])
-glue("margin", cfg_shipped["margin"])
+assert set(cfg_shipped["generated_noises"]) == set(train.GENERATED_NOISES)  # the prose's four
+for key in ("steps", "batch_size", "lr", "noise_prob", "whole_crop_prob", "replace_prob",
+            "pause_prob", "generated_prob", "margin", "scale", "warmup"):
+    glue(key, cfg_shipped[key])
+for key, (low, high) in (("crop", cfg_shipped["crop_seconds"]), ("snr", cfg_shipped["snr_db"]),
+                         ("seg", cfg_shipped["segment_fraction"])):
+    glue(f"{key}_min", low)
+    glue(f"{key}_max", high)
 glue("margin_start", cfg_shipped["margin_ramp"][0])
 glue("margin_end", cfg_shipped["margin_ramp"][1])
-glue("scale", cfg_shipped["scale"])
-glue("warmup", cfg_shipped["warmup"])
 glue("seen_noises", " and ".join(f"`{n}`" for n in seen_noises))
 glue("unseen_noises", " and ".join(f"`{n}`" for n in unseen_noises))
 glue("n_seen", len(seen_noises))
 
 # %% [markdown]
-# Only {glue:text}`n_seen` of the {glue:text}`n_noises` noise recordings are *seen* in
-# training, {glue:md}`seen_noises`; {glue:md}`unseen_noises` stay *unseen*, for testing. A
-# noisy crop gets its noise over the whole crop or over a random stretch of it. Here is one
-# crop as the network sees it, with and without a seen noise over its middle:
+# Why replace segments? Attention can only learn to skip frames that carry no speaker if
+# training shows it such frames; noise added at a moderate SNR leaves the speech audible
+# underneath. So {glue:text}`noise_prob:.0%` of the crops are corrupted
+# (`asp_lab.train.recipe.corrupt`). Of those, {glue:text}`whole_crop_prob:.0%` get noise
+# added over the whole crop. The rest get a segment of {glue:text}`seg_min:.0%` to
+# {glue:text}`seg_max:.0%` of the crop, most often ({glue:text}`replace_prob:.0%`)
+# *replaced* by noise, with no speech left there, otherwise with noise added; now and then
+# ({glue:text}`pause_prob:.0%`) the segment becomes a pause instead. The SNR is drawn from
+# {glue:text}`snr_min:.0f` to {glue:text}`snr_max:.0f` dB.
+#
+# The noise is one of the {glue:text}`n_seen` *seen* recordings, {glue:md}`seen_noises`,
+# or, for {glue:text}`generated_prob:.0%` of the noises, a fresh sample of a generated
+# family (`asp_lab.train.recipe.generated_noise`): coloured noise steeper than pink or
+# rising with frequency, band-limited noise, amplitude-modulated noise, and a few steady
+# tones at unrelated frequencies. The recordings {glue:md}`unseen_noises` stay *unseen*,
+# for testing, as do chapter 6's synthetic hum, clicks, chirp and babble. Unseen does not
+# mean unlike anything seen: pink noise lies between the seen white noise and the seen
+# steeper coloured noise, and the tones are steady like hum, though not a harmonic series
+# as mains hum is. One crop, clean and corrupted in two of these ways:
 
 # %%
-cfg_example = train.TrainConfig(**cfg_shipped)
-wave, labels = train.draw_batch(all_train, (), cfg_example, step=0)
-crop = wave[0].numpy()
-start, length = crop.size // 3, crop.size // 3  # noise over the middle third
-dishes = data.load_noise("doing_the_dishes")
+clean_cfg = train.TrainConfig(**{**cfg_shipped, "noise_aug": False})  # crops only
+wave, labels = train.draw_batch(all_train, (), clean_cfg, step=0)
+crop, snr = wave[0].numpy(), 5.0
+start, length = crop.size // 3, crop.size // 3  # the middle third
 rng = np.random.default_rng(0)
-noisy, _ = data.mix_noise(crop, dishes, 5.0, start, length, rng=rng)
-raw = features.log_mel_torch(torch.from_numpy(crop))[0]  # (n_mels, T)
-clean_in = features.model_input(torch.from_numpy(crop))[0]  # the model's input
-noisy_in = features.model_input(torch.from_numpy(noisy))[0]
+dishes = data.load_noise("doing_the_dishes")  # a seen recording, in place of the speech
+replaced, _ = data.mix_noise(crop, dishes, snr, start, length, mode="replace", rng=rng)
+tones = train.recipe.generated_noise("tones", length, rng)  # a generated family, added
+with_tones, _ = data.mix_noise(crop, tones, snr, start, length, mode="add")
+views = {"clean": crop, "middle third replaced by doing_the_dishes": replaced,
+         "tones added to the middle third": with_tones}
+views = {k: features.model_input(torch.from_numpy(w))[0] for k, w in views.items()}
 
 # %% tags=["remove-cell"]
-EXAMPLE_SNR = 5.0
-assert torch.allclose(clean_in, raw - raw.mean(dim=-1, keepdim=True))
-assert clean_in.mean(dim=-1).abs().max() < 1e-4  # every band's mean is 0
+raw = features.log_mel_torch(torch.from_numpy(crop))[0]  # (n_mels, T)
+assert torch.allclose(views["clean"], raw - raw.mean(dim=-1, keepdim=True))
+assert views["clean"].mean(dim=-1).abs().max() < 1e-4  # every band's mean is 0
 glue("example_seconds", crop.size / data.SAMPLE_RATE)
-glue("example_snr", EXAMPLE_SNR)
+glue("example_snr", snr)
 
-# %% tags=["remove-input"] mystnb={"image": {"alt": "Three log-mel images of one training crop against time: raw log mel power, the same after removing each band's mean, and the same crop with dish-washing noise at 5 dB in its middle third, also mean-normalised."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Three mean-normalised log-mel images of one training crop against time: clean; with its middle third replaced by dish-washing noise; and with a few steady tones added to its middle third, which show as horizontal lines."}}
 fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True, layout="constrained")
 speaker = data.utterances("train-clean-100")[int(labels[0])].speaker
-viz.spectrogram(axes[0], raw.numpy(), title=f"A {crop.size / 16000:.1f} s training crop "
-                f"(speaker {speaker}): log-mel frames x")
-viz.spectrogram(axes[1], clean_in.numpy(), cmap="cividis", label="minus band mean",
-                title="The same, each band's mean removed: what the network sees")
-viz.spectrogram(axes[2], noisy_in.numpy(), cmap="cividis", label="minus band mean",
-                title=f"With doing_the_dishes (a seen noise) at {EXAMPLE_SNR:g} dB SNR over the middle third")
-for edge in (start / 16000, (start + length) / 16000):
-    axes[2].axvline(edge, color="white", linestyle="--", linewidth=1.2)
+for ax, (name, x) in zip(axes, views.items(), strict=True):
+    viz.spectrogram(ax, x.numpy(), cmap="cividis", label="minus band mean",
+                    title=f"Speaker {speaker}, {crop.size / 16000:.1f} s crop: {name}")
+for ax in axes[1:]:
+    for edge in (start / 16000, (start + length) / 16000):
+        ax.axvline(edge, color="white", linestyle="--", linewidth=1.2)
 for ax in axes[:2]:
     ax.set_xlabel("")
 plt.show()
 
 # %% [markdown]
-# *Figure: removing each band's mean keeps the picture of the speech and drops its overall
-# colour; noise fills the pauses and drowns the weaker harmonics.* Bottom: a seen noise over
-# the middle third (dashed lines) at {glue:text}`example_snr:.0f` dB.
+# *Figure: one training crop as the network sees it (each band's mean removed), clean, with
+# its middle third replaced by a seen noise, and with generated tones added there.* Dashed
+# lines: the corrupted third, at {glue:text}`example_snr:.0f` dB. Where the speech is
+# replaced, no frame carries the speaker; where tones are added, the speech goes on under
+# them.
 #
 # ### The loss: additive angular margin softmax
 #
@@ -358,6 +382,7 @@ glue("live_first_acc", curve[0]["accuracy"])
 glue("live_final_acc", curve[-1]["accuracy"])
 glue("live_eer", live_eval["eer"])
 glue("untrained_eer", untrained_eval["eer"])
+assert live_eval["eer"] < untrained_eval["eer"]  # the prose: the EER fell
 # what the prose below says of the curve: the margin makes the loss rise, the accuracy rises
 ramp_start, ramp_end = (f * live.steps for f in live.margin_ramp)
 before = min(c["loss"] for c in curve if c["step"] <= ramp_start)
@@ -388,8 +413,7 @@ plt.show()
 
 # %% [markdown]
 # *Figure: the loss of a margin loss is not a progress bar; it rises while the margin is
-# phased in (shaded), and the accuracy rises regardless.* The run took
-# {glue:text}`live_seconds:.0f` s here. The loss starts at
+# phased in (shaded), and the accuracy rises regardless.* The loss starts at
 # {glue:text}`live_first_loss:.2f` nats, above the $\ln$ {glue:text}`live_speakers` $=$
 # {glue:text}`live_ln_classes:.2f` nats of a uniform guess: with the scale $s$, even random
 # cosines make confident guesses, mostly wrong. It rises to
@@ -424,8 +448,10 @@ for g, (loss, acc) in final.items():
     glue(f"final_acc_{g}", acc)
 glue("final_acc_aug_min", min(final[p][1] for p in POOLINGS))
 glue("final_acc_aug_max", max(final[p][1] for p in POOLINGS))
+clean_acc_vs_aug = final["asp-scalar-clean"][1] - max(final[p][1] for p in POOLINGS)
+glue("clean_fit_words", "higher than" if clean_acc_vs_aug > 0 else "no higher than")
 
-# %% tags=["remove-input"] mystnb={"image": {"alt": "Training loss and accuracy against step for the ten shipped models: one colour per pooling, thin lines for seeds and a thick line for their mean; the model trained without noise (black, dashed) ends with a much lower loss and near-perfect accuracy."}}
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Training loss and accuracy against step for the shipped models: one colour per pooling, thin lines for seeds and a thick line for their mean; the model trained without noise black and dashed."}}
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
 for g, entries in groups.items():
     step = np.array([c["step"] for c in entries[0]["curve"]])
@@ -449,13 +475,13 @@ ax_acc.legend(loc="upper left", fontsize="small")
 plt.show()
 
 # %% [markdown]
-# *Figure: the three poolings train alike; the model trained without noise (dashed) fits
-# its training data far better.* Thick lines: the mean over {glue:text}`n_seeds` seeds;
-# thin lines: each seed; shaded: the margin rising. The noise-augmented models end between
-# {glue:text}`final_acc_aug_min:.0%` and {glue:text}`final_acc_aug_max:.0%` training
-# accuracy, on noisy crops; `asp-scalar-clean` at {glue:text}`final_acc_asp-scalar-clean:.1%`.
-# Clean crops of one recording per speaker are easy to memorise; whether that carries over
-# to new speakers is what the test measures.
+# *Figure: training loss and accuracy of the shipped models.* Thick lines: the mean over
+# {glue:text}`n_seeds` seeds; thin lines: each seed; shaded: the margin rising. The
+# noise-augmented models end between {glue:text}`final_acc_aug_min:.0%` and
+# {glue:text}`final_acc_aug_max:.0%` training accuracy, on corrupted crops;
+# `asp-scalar-clean`, on clean crops, at {glue:text}`final_acc_asp-scalar-clean:.1%`,
+# {glue:md}`clean_fit_words` all of them. Whether a model carries over to new speakers is
+# what the test measures.
 
 # %% [markdown]
 # ## A baseline without training
@@ -520,6 +546,8 @@ glue("base_raw_hi", baselines["log-mel mean + std, raw"]["eer_ci"][1])
 glue("base_norm_eer", baselines["log-mel std, mean-normalised"]["eer"])
 glue("base_norm_lo", baselines["log-mel std, mean-normalised"]["eer_ci"][0])
 glue("base_norm_hi", baselines["log-mel std, mean-normalised"]["eer_ci"][1])
+raw_beats_norm = baselines["log-mel mean + std, raw"]["eer"] < baselines["log-mel std, mean-normalised"]["eer"]
+glue("norm_vs_raw", "a higher EER than the raw ones" if raw_beats_norm else "no higher than the raw ones")
 
 # %% [markdown]
 # *Table: EER of the baselines, with {glue:text}`boot_level:.0%` intervals from a bootstrap
@@ -527,9 +555,10 @@ glue("base_norm_hi", baselines["log-mel std, mean-normalised"]["eer_ci"][1])
 #
 # With no network at all, the raw statistics reach an EER of
 # {glue:text}`base_raw_eer:.1%`. On the mean-normalised frames, the same statistics reach
-# only {glue:text}`base_norm_eer:.1%`. The difference is the long-term average spectrum of
-# each recording: it carries the voice, but also the microphone and room of the session, and
-# here every test speaker's utterances share one session. The raw baseline is the bar a
+# {glue:text}`base_norm_eer:.1%`, {glue:md}`norm_vs_raw`. What the normalisation removes is
+# the long-term average spectrum of each recording: it carries the voice, but also the
+# microphone and room of the session, and here every test speaker's utterances share one
+# session. The raw baseline is the bar a
 # system must clear on this test set; the normalised one is where training starts.
 
 # %% [markdown]
@@ -582,7 +611,8 @@ for g, m in mean_over_seeds.items():
         glue(f"mean_{k}_{g}".replace(".", "p"), v)
     assert np.isclose(m["eer"], results["summary"][g]["eer"]["mean"])
 order_eer = sorted(mean_over_seeds, key=lambda g: mean_over_seeds[g]["eer"])
-assert order_eer == sorted(mean_over_seeds, key=lambda g: mean_over_seeds[g]["min_dcf_0.01"])  # prose
+same_order = order_eer == sorted(mean_over_seeds, key=lambda g: mean_over_seeds[g]["min_dcf_0.01"])
+glue("dcf_order_words", "in the same order as" if same_order else "in another order than")
 trained_eer = [e["clean"]["eer"] for e in shipped.values()]
 glue("n_beat_raw", sum(e < baselines["log-mel mean + std, raw"]["eer"] for e in trained_eer))
 glue("n_beat_norm", sum(e < baselines["log-mel std, mean-normalised"]["eer"] for e in trained_eer))
@@ -596,7 +626,7 @@ glue("n_checked", len(shipped))
 # with {glue:text}`boot_level:.0%` speaker-bootstrap intervals; bold: the mean over seeds.*
 #
 # All {glue:text}`n_checked` models reproduce their recorded numbers exactly. The minDCF
-# orders the poolings' means as the EER does. {glue:text}`n_beat_norm` of the
+# puts the poolings' means {glue:md}`dcf_order_words` the EER. {glue:text}`n_beat_norm` of the
 # {glue:text}`n_shipped` trained models beat the mean-normalised baseline in EER, and
 # {glue:text}`n_beat_raw` beat the raw one. Look at the intervals before reading anything
 # into the order:
@@ -628,15 +658,12 @@ fig.legend(loc="outside lower center", fontsize="small", ncols=3, frameon=False)
 plt.show()
 
 # %% [markdown]
-# *Figure: every model's interval overlaps every other's, and the seeds of one pooling
-# spread as widely as the poolings do.* Each point is one trained model, its bar the
+# *Figure: {glue:md}`interval_figure_words`* Each point is one trained model, its bar the
 # interval from resampling the {glue:text}`n_test_speakers` test speakers; the short thick
 # lines are the means over seeds, the dashed lines the two baselines without training.
 
 # %% [markdown]
 # ### Is one pooling better?
-#
-# Three ways to ask the numbers, from crude to careful.
 
 # %% tags=["remove-cell"]
 aug = [f"{p}-seed{s}" for p in POOLINGS for s in SEEDS]
@@ -645,8 +672,8 @@ cross = [(a, b) for a, b in itertools.combinations(aug, 2) if a.split("-seed")[0
 overlap = [max(ci[a][0], ci[b][0]) <= min(ci[a][1], ci[b][1]) for a, b in cross]
 best = min(aug, key=lambda n: shipped[n]["clean"]["eer"])
 worst = max(aug, key=lambda n: shipped[n]["clean"]["eer"])
-# the introduction says: every interval overlaps every other, and seeds differ more than means
-assert all(max(ci[a][0], ci[b][0]) <= min(ci[a][1], ci[b][1]) for a, b in itertools.combinations(aug, 2))
+all_overlap = all(max(ci[a][0], ci[b][0]) <= min(ci[a][1], ci[b][1])
+                  for a, b in itertools.combinations(aug, 2))
 spread = {p: max(e["clean"]["eer"] for e in groups[p]) - min(e["clean"]["eer"] for e in groups[p])
           for p in POOLINGS}
 width = np.mean([ci[n][1] - ci[n][0] for n in aug])
@@ -656,35 +683,43 @@ glue("best_model", f"`{best}`")
 glue("worst_model", f"`{worst}`")
 glue("best_eer", shipped[best]["clean"]["eer"])
 glue("worst_eer", shipped[worst]["clean"]["eer"])
-assert max(ci[best][0], ci[worst][0]) <= min(ci[best][1], ci[worst][1])  # the prose says so
+best_worst = max(ci[best][0], ci[worst][0]) <= min(ci[best][1], ci[worst][1])
+glue("best_worst_words", "overlap" if best_worst else "do not overlap")
 glue("mean_ci_width", width)
 for p in POOLINGS:
     glue(f"spread_{p}", spread[p])
 glue("max_spread", max(spread.values()))
 means = [mean_over_seeds[p]["eer"] for p in POOLINGS]
-assert max(spread.values()) > max(means) - min(means)  # the prose: seeds differ more than means
+seeds_wider = max(spread.values()) > max(means) - min(means)
+glue("seeds_vs_means", "more than" if seeds_wider else "less than")
+glue("interval_figure_words",
+     ("every model's interval overlaps every other's" if all_overlap
+      else "not every pair of intervals overlaps")
+     + f", and the seeds of one pooling spread {'more' if seeds_wider else 'less'} widely than"
+     " the poolings' means do.")
 glue("means_range", max(means) - min(means))
 glue("lowest_mean", f"`{min(POOLINGS, key=lambda p: mean_over_seeds[p]['eer'])}`")
 
 # %% [markdown]
 # **Do the intervals overlap?** {glue:text}`n_overlap` of the {glue:text}`n_cross` pairs of
-# models with different poolings have overlapping intervals. Even the best model
-# ({glue:md}`best_model`) and the worst ({glue:md}`worst_model`) overlap. The intervals are
-# {glue:text}`mean_ci_width:.1%` wide on average (in EER points): with
+# models with different poolings have overlapping intervals; the best model
+# ({glue:md}`best_model`) and the worst ({glue:md}`worst_model`)
+# {glue:md}`best_worst_words`. The intervals are
+# {glue:text}`mean_ci_width:.1%` wide on average: with
 # {glue:text}`n_test_speakers` speakers, that is how precisely one model is measured.
 # Overlapping intervals do not prove that there is no difference; they say that this test
 # set cannot establish one.
 #
 # **How much do seeds matter?** The same pooling trained with another seed moves the EER by
 # up to {glue:text}`max_spread:.1%`. The means of the three poolings lie within
-# {glue:text}`means_range:.1%` of each other.
+# {glue:text}`means_range:.1%` of each other: the seed moves the EER {glue:md}`seeds_vs_means`
+# the pooling does.
 #
 # **A paired comparison.** Two models trained with the same seed saw exactly the same
-# batches (`draw_batch` draws everything from the seed and the step, not from the pooling),
-# and all models are tested on the same trials. So the fair comparison is per seed and per
-# trial: the *difference* of EER between an ASP model and the statistics-pooling model of
-# the same seed, with a bootstrap that resamples the same speakers for both, so that a hard
-# speaker counts against both alike. `asp_lab.metrics.paired_eer_difference` does this:
+# batches (`draw_batch` draws everything from the seed and the step), and all are tested on
+# the same trials. So compare per seed: the *difference* of EER between an ASP model and the
+# statistics-pooling model of the same seed, with a bootstrap that resamples the same
+# speakers for both (`asp_lab.metrics.paired_eer_difference`):
 
 # %%
 paired = {}
@@ -718,7 +753,8 @@ independent_width = np.mean([np.hypot(np.diff(ci_of[f"stats-seed{s}"])[0], np.di
                              for p, s in paired])
 glue("paired_width", paired_width)
 glue("independent_width", independent_width)
-assert paired_width < independent_width  # the prose says that pairing narrows the intervals
+glue("pairing_words", "Pairing helps" if paired_width < independent_width
+     else "Here pairing does not narrow the intervals")
 
 
 def sign_pattern(p: str) -> str:
@@ -733,31 +769,28 @@ def sign_pattern(p: str) -> str:
 
 for p in ("asp-scalar", "asp-channel"):
     glue(f"sign_{p}", sign_pattern(p))
-assert not any(hi < 0 for d, lo, hi in paired.values())  # "ASP does not measurably help"
-assert not any(lo > 0 for d, lo, hi in paired.values())  # "nor measurably hurt"
+n_lower = sum(hi < 0 for d, lo, hi in paired.values())  # ASP clearly lower in one seed
+n_higher = sum(lo > 0 for d, lo, hi in paired.values())
+glue("what_ten_show", "no paired interval excludes zero: on test-other, attention in the pooling"
+     " neither measurably helps nor measurably hurts" if n_lower + n_higher == 0 else
+     f"{n_lower} paired intervals lie below zero and {n_higher} above it, each a fact about one"
+     " pair of runs")
 
 # %% [markdown]
 # *Table: the paired differences, seed by seed.*
 #
 # {glue:text}`n_paired_clear` of the {glue:text}`n_paired` paired intervals exclude zero.
-# Seed by seed, {glue:md}`sign_asp-scalar`; {glue:md}`sign_asp-channel`. Pairing helps: a
-# paired interval is {glue:text}`paired_width:.1%` wide on average. Two independent
-# measurements would give about {glue:text}`independent_width:.1%`, since a speaker who is
-# hard for one model tends to be hard for the other. Still, each interval is a fact about
-# one pair of runs, not about the pooling.
+# Seed by seed, {glue:md}`sign_asp-scalar`; {glue:md}`sign_asp-channel`.
+# {glue:md}`pairing_words`: a paired interval is {glue:text}`paired_width:.1%` wide on
+# average, against about {glue:text}`independent_width:.1%` for two independent
+# measurements; pairing narrows it when a speaker who is hard for one model is hard for the
+# other too.
 #
-# **What the data shows.** On this small task, with this small network, attention in the
-# pooling neither measurably helps nor measurably hurts. That is a statement about this
-# setting, not about ASP in general: the test utterances are clean read speech,
-# {glue:text}`test_min_s:.0f` to {glue:text}`test_max_s:.0f` s long, and the network is
-# tiny.
-#
-# **Compare the paper.** {cite:t}`okabe2018attentive` report one run per method: on
-# VoxCeleb1, ASP lowers the EER from {glue:text}`okabe_stats:.2f` % to
-# {glue:text}`okabe_asp:.2f` %, a gap of {glue:text}`okabe_gap:.2f` points, with no interval
-# or second seed. Our seeds alone move the EER by up to {glue:text}`max_spread_points:.1f`
-# points; a gap of that size needs several seeds and an interval before it says anything
-# about the pooling.
+# **What test-other shows.** Here {glue:md}`what_ten_show`.
+# {cite:t}`okabe2018attentive` report one run per method on VoxCeleb1: ASP lowers the EER
+# from {glue:text}`okabe_stats:.2f` % to {glue:text}`okabe_asp:.2f` %, a gap of
+# {glue:text}`okabe_gap:.2f` points, with no interval or second seed, while our seeds alone
+# move the EER by up to {glue:text}`max_spread_points:.1f` points.
 
 # %% tags=["remove-cell"]
 OKABE_VOXCELEB1_EER = {"stats": 4.19, "asp": 3.85}  # %, Okabe et al. 2018 (arXiv:1803.10963), VoxCeleb1
@@ -769,6 +802,133 @@ glue("max_spread_points", 100 * max(spread.values()))
 VOXCELEB1_TEST = {"speakers": 40, "trials": 37_720}  # the original VoxCeleb1 test list (Nagrani et al. 2017)
 glue("vox_speakers", VOXCELEB1_TEST["speakers"])
 glue("vox_trials", VOXCELEB1_TEST["trials"])
+
+# %% [markdown]
+# ## A test with the power to tell
+#
+# With {glue:text}`n_test_speakers` speakers, intervals are {glue:text}`mean_ci_width:.1%`
+# wide. Train-clean-100 has
+# {glue:text}`cv_speakers` speakers, and a *cross-validation* tests on all of them without
+# testing on a voice the model trained on (`asp_lab.experiments.crossval`):
+#
+# - the speakers are split into {glue:text}`cv_folds` folds (`asp_lab.folds`); each pooling
+#   trains, with the shipped recipe, on all folds but one and is tested on the speakers
+#   left out, once per fold: {glue:text}`cv_runs` runs per pooling;
+# - each held-out recording is cut into non-overlapping pieces of
+#   {glue:text}`piece_seconds:.0f` s, and every pair of pieces in a fold is a trial. A
+#   target trial compares two stretches of *one* session, as in test-other;
+# - the paired bootstrap (`asp_lab.experiments.paired.bootstrap_eers`) resamples the
+#   speakers within each fold and the runs, and computes every system's EER on the very
+#   same resampled trials.
+#
+# `make experiments` stores it, with the shipped models scored on test-other the same way
+# (resampling speakers and seeds):
+
+# %%
+from asp_lab.experiments import crossval
+
+comparison = crossval.load_comparison()  # asp_lab/checkpoints/comparison.json
+cv, to = comparison["crossval"], comparison["test_other"]
+print(f"{cv['speakers']} speakers in {cv['folds']} folds, {sum(cv['pieces_per_fold'])} pieces, "
+      f"{sum(cv['trials_per_fold']):,} trials, {sum(cv['target_trials_per_fold'])} target")
+
+# %% tags=["remove-cell"]
+NAMES = {"stats": "statistics pooling", "asp-scalar": "scalar ASP", "baseline": "the baseline",
+         "asp-channel": "channel-wise ASP", "asp-scalar-clean": "scalar ASP trained clean"}
+CV_SYSTEMS = ("stats", "asp-scalar", "asp-channel", "baseline")
+assert cv["poolings"] == list(POOLINGS) and set(comparison["conditions"]) == set(cv["results"])
+glue("cv_speakers", cv["speakers"])
+glue("cv_folds", cv["folds"])
+glue("cv_runs", cv["folds"] * len(cv["seeds"]))
+glue("piece_seconds", cv["piece_seconds"])
+glue("cv_pieces", sum(cv["pieces_per_fold"]))
+glue("cv_trials", sum(cv["trials_per_fold"]))
+glue("cv_targets", sum(cv["target_trials_per_fold"]))
+glue("cv_rounds", cv["results"]["clean"]["rounds"])
+glue("cv_level", cv["results"]["clean"]["level"])
+glue("to_targets", to["target_trials"])
+glue("cv_train_folds", cv["folds"] - 1)
+
+
+def interval(v: float, ci, sign: str = "") -> str:
+    """'v [lo, hi]' in percent (sign='+' for differences)."""
+    return f"{100 * v:{sign}.1f} [{100 * ci[0]:{sign}.1f}, {100 * ci[1]:{sign}.1f}]"
+
+
+def reading(d: dict, a: str, b: str) -> str:
+    """A short reading of EER(a) - EER(b): which is lower, if the interval excludes zero."""
+    lo, hi = d["ci"]
+    return f"{a} lower" if hi < 0 else f"{b} lower" if lo > 0 else "no clear difference"
+
+
+def sentence(d: dict, a: str, b: str, names=NAMES) -> str:
+    """The same reading as words for the prose."""
+    lo, hi = d["ci"]
+    if hi < 0:
+        return f"{names[a]} has a clearly lower EER than {names[b]}"
+    if lo > 0:
+        return f"{names[a]} has a clearly higher EER than {names[b]}"
+    return f"{names[a]} and {names[b]} do not differ clearly"
+
+
+def versus_stats(result: dict) -> str:
+    """Both ASP models against statistics pooling, in words, from one condition's result."""
+    d = {p: result["differences"][f"{p} - stats"] for p in ("asp-scalar", "asp-channel")}
+    if all(v["ci"][0] <= 0 <= v["ci"][1] for v in d.values()):
+        return "neither ASP model differs clearly from statistics pooling"
+    return ", and ".join(sentence(v, p, "stats") for p, v in d.items())
+
+
+# %% tags=["remove-input"]
+to_clean, cv_clean = to["results"]["clean"], cv["results"]["clean"]
+
+
+def eer_cell(result: dict, s: str) -> str:
+    r = result["systems"].get(s)
+    return "-" if r is None else interval(r["eer"], r["eer_ci"])
+
+
+show_table(["system", "test-other: EER % [95 % CI]", "cross-validation: EER % [95 % CI]"],
+           [[NAMES[s], eer_cell(to_clean, s), eer_cell(cv_clean, s)] for s in to_clean["systems"]])
+widths = {k: np.mean([np.diff(r["systems"][s]["eer_ci"])[0] for s in POOLINGS])
+          for k, r in (("to", to_clean), ("cv", cv_clean))}
+glue("to_width", widths["to"])
+glue("cv_width", widths["cv"])
+
+# %% [markdown]
+# *Table: clean EER of each system, the mean over its runs, with
+# {glue:text}`cv_level:.0%` intervals ({glue:text}`cv_rounds` bootstrap rounds); the
+# baseline is the raw log-mel mean and standard deviation, without training.* Test-other
+# has {glue:text}`to_targets` target trials, the cross-validation
+# {glue:text}`cv_targets` among {glue:text}`cv_trials:,` trials from
+# {glue:text}`cv_pieces` pieces. A pooling's interval is {glue:text}`cv_width:.1%` wide on
+# average there, against {glue:text}`to_width:.1%` on test-other. The paired differences:
+
+# %% tags=["remove-input"]
+DIFFS = [("asp-scalar", "stats"), ("asp-channel", "stats"), ("stats", "baseline"),
+         ("asp-scalar", "baseline"), ("asp-channel", "baseline")]
+rows = []
+for a, b in DIFFS:
+    row = [f"{a} - {b}"]
+    for res in (to_clean, cv_clean):
+        d = res["differences"][f"{a} - {b}"]
+        row += [interval(d["eer"], d["ci"], "+"), reading(d, a, b)]
+    rows.append(row)
+show_table(["EER(a) - EER(b)", "test-other, points [95 %]", "reading",
+            "cross-validation, points [95 %]", "reading"], rows)
+for k, res in (("to", to_clean), ("cv", cv_clean)):
+    glue(f"{k}_clean_asp_vs_stats", versus_stats(res))
+    glue(f"{k}_clean_stats_vs_baseline", sentence(res["differences"]["stats - baseline"],
+                                                  "stats", "baseline"))
+
+# %% [markdown]
+# *Table: paired differences of clean EER, in EER points; a reading names the system with
+# the lower EER only when the interval excludes zero.*
+#
+# On the cross-validation, {glue:md}`cv_clean_asp_vs_stats`; on test-other,
+# {glue:md}`to_clean_asp_vs_stats`. Against the baseline without training, on the
+# cross-validation, {glue:md}`cv_clean_stats_vs_baseline`. A cross-validation run trains
+# on {glue:text}`cv_train_folds` folds only, so its EERs are not the shipped models'.
 
 # %% [markdown]
 # ## DET curves
@@ -796,115 +956,193 @@ ax.set_title("DET curves on clean test-other")
 ax.legend(loc="upper right", fontsize="small")
 plt.show()
 glue("min_fa", 1 / (len(trials) - n_target))
+base_eer = baselines["log-mel mean + std, raw"]["eer"]
+grid = np.linspace(0.02, 0.5, 50)  # false-acceptance rates at which to compare miss rates
+miss = {p: np.interp(grid, *[a[::-1] for a in metrics.det_curve(live_scores[f"{p}-seed0"],
+                                                                labels_trials)[:2]])
+        for p in POOLINGS}
+orders = {tuple(np.argsort([miss[p][k] for p in POOLINGS])) for k in range(grid.size)}
+n_below = sum(det_eer[p] < base_eer for p in POOLINGS)
+glue("det_caption", (f"{n_below} of the {len(POOLINGS)} trained models have a lower EER than the"
+                     " baseline; their curves ")
+     + ("cross each other, so their order depends on the threshold." if len(orders) > 1
+        else "keep one order over the thresholds shown."))
 for p in POOLINGS:
     order = sorted(SEEDS, key=lambda s: shipped[f"{p}-seed{s}"]["clean"]["eer"])
     glue(f"seed0_rank_{p}", order.index(0) + 1)
 glue("min_miss", 1 / n_target)
 
 # %% [markdown]
-# *Figure: the trained models' curves lie well below the baseline's and cross each other,
-# so their order depends on the threshold.* Seed 0 of each pooling; lower left is better,
-# and each curve crosses the dotted diagonal at its EER. Do not read a ranking of the
-# poolings into this picture: another seed draws another one. The steps at the ends are
+# *Figure: {glue:md}`det_caption`* Seed 0 of each pooling; lower left is better,
+# and each curve crosses the dotted diagonal at its EER. The steps at the ends are
 # single trials: one miss is {glue:text}`min_miss:.2%` of the target trials, so the curves
 # say nothing below that rate.
 
 # %% [markdown]
-# ## EER under noise
+# ## Noise over the whole utterance, or over a third of it
 #
-# Each model was also evaluated with each of the {glue:text}`n_noises` noise recordings
-# added to every whole test utterance, at several SNRs. We average the noises of each kind
-# (seen or unseen in training) and the seeds of each pooling (bars: the range over seeds):
+# Noise over a whole utterance spoils every frame alike, so weighting frames differently
+# can do little. Noise over a stretch leaves clean frames beside spoilt ones: there a
+# pooling that leans on the clean ones should win. `comparison.json` holds both
+# (`asp_lab.experiments.paired.CONDITIONS`): noise added over the whole utterance, or the
+# middle third corrupted, with noise added or in place of the speech; seen and unseen
+# noises, at {glue:md}`snr_words` dB:
 
 # %% tags=["remove-cell"]
-SNRS = sorted({c["snr_db"] for c in shipped["stats-seed0"]["noisy"].values()})
-glue("snr_list", ", ".join(str(s) for s in SNRS[:-1]) + f" and {SNRS[-1]}")
+PLACES = (("whole", "add", "whole"), ("third", "add", "add"), ("third", "replace", "repl."))
+SNR_LIST = sorted({c["snr_db"] for c in comparison["conditions"].values() if c}, reverse=True)
+GROUPS = ("seen", "unseen")
 
 
-def noisy_eer(entry: dict, seen: bool, snr: float) -> float:
-    """Mean EER over the seen (or unseen) noises at one SNR, from results.json."""
-    vals = [c["eer"] for c in entry["noisy"].values() if c["seen"] == seen and c["snr_db"] == snr]
-    assert len(vals) == 2, vals
-    return float(np.mean(vals))
+def cond(span: str, mode: str, group: str, snr: float) -> str:
+    """The name of a condition in comparison.json, e.g. 'third:replace:unseen@0dB'."""
+    return f"{span}:{mode}:{group}@{snr:g}dB"
 
 
-noise_table = {g: np.array([[[noisy_eer(e, seen, snr) for snr in SNRS] for seen in (True, False)]
-                            for e in entries]) for g, entries in groups.items()}  # (seeds, 2, snrs)
+columns = [("clean", "clean")] + [(cond(sp, m, "{g}", snr), f"{lab} {snr:g}")
+                                  for sp, m, lab in PLACES for snr in SNR_LIST]
+for g in GROUPS:
+    assert all(c.format(g=g) in comparison["conditions"] for c, _ in columns)
+glue("snr_words", " and ".join(f"{s:g}" for s in SNR_LIST))
+LOW = min(SNR_LIST)  # the loudest noise, for the recovery table
+glue("snr_low", LOW)
 
-# %% tags=["remove-input"] mystnb={"image": {"alt": "Two panels, seen and unseen noise types: EER in percent against SNR in dB for each model; all rise as the SNR falls, the model trained without noise (black, dashed) highest by far; the three noise-augmented poolings lie within a few points of each other."}}
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
-for k, (ax, kind) in enumerate(zip(axes, ("seen", "unseen"), strict=True)):
-    names = seen_noises if kind == "seen" else unseen_noises
-    for i, (g, arr) in enumerate(noise_table.items()):
-        m = 100 * arr[:, k].mean(axis=0)
-        x = np.array(SNRS) + 0.25 * (i - 1.5)
-        ax.plot(x, m, marker="o", color=COLOURS[g], linestyle="--" if g.endswith("clean") else "-",
-                label=g)
-        if arr.shape[0] > 1:
-            lo, hi = 100 * arr[:, k].min(axis=0), 100 * arr[:, k].max(axis=0)
-            ax.vlines(x, lo, hi, color=COLOURS[g], linewidth=1, alpha=0.7)
-    ax.set_title(f"{kind} noise: {' and '.join(names)}", fontsize="medium")
-    ax.set_xticks(SNRS)
-    ax.set_xlabel("SNR (dB)")
-    ax.grid(alpha=0.3)
-axes[0].set_ylabel("EER on noisy test-other (%)")
-axes[0].set_ylim(0, None)
-axes[1].legend(loc="upper right", fontsize="small")
+# %% tags=["remove-input"] mystnb={"image": {"alt": "Four panels, test-other above and cross-validation below, seen noise left and unseen noise right: EER in percent of statistics pooling, scalar ASP and channel-wise ASP under each condition, clean, noise over the whole utterance, added to the middle third, or replacing it, at two SNRs, with interval bars."}}
+fig, axes = plt.subplots(2, 2, figsize=(9, 7), sharey="row", layout="constrained")
+for row, (label, res) in enumerate((("test-other", to["results"]),
+                                    ("cross-validation", cv["results"]))):
+    for col, g in enumerate(GROUPS):
+        ax = axes[row, col]
+        for i, p in enumerate(POOLINGS):
+            r = [res[c.format(g=g)]["systems"][p] for c, _ in columns]
+            y = 100 * np.array([v["eer"] for v in r])
+            lo, hi = (100 * np.array([v["eer_ci"][k] for v in r]) for k in (0, 1))
+            ax.errorbar(np.arange(len(columns)) + 0.2 * (i - 1), y, yerr=[y - lo, hi - y],
+                        fmt="o", color=COLOURS[p], markersize=4, capsize=2, label=p)
+        ax.set_xticks(range(len(columns)), [t for _, t in columns], rotation=45, fontsize="small")
+        ax.set_title(f"{label}, {g} noise", fontsize="medium")
+        ax.grid(axis="y", alpha=0.3)
+    axes[row, 0].set_ylabel("EER (%)")
+    axes[row, 0].set_ylim(0, None)
+for ax in axes[1]:
+    ax.set_xlabel("condition and SNR (dB)")
+handles, names = axes[0, 0].get_legend_handles_labels()
+fig.legend(handles, names, loc="outside lower center", ncols=3, fontsize="small", frameon=False)
 plt.show()
 
-# %% tags=["remove-cell"]
-aug_means = np.stack([noise_table[p].mean(axis=0) for p in POOLINGS])  # (poolings, 2, snrs)
-pooling_gap = (aug_means.max(axis=0) - aug_means.min(axis=0)).max()
-seed_range = np.mean([np.ptp(noise_table[p], axis=0).mean() for p in POOLINGS])
-stats_lowest = aug_means.argmin(axis=0) == POOLINGS.index("stats")  # (2, snrs)
-glue("noise_pooling_gap", pooling_gap)
-glue("noise_seed_range", seed_range)
-glue("n_stats_lowest", int(stats_lowest.sum()))
-glue("n_noise_conditions", stats_lowest.size)
-assert all(np.all(np.diff(noise_table[g].mean(axis=0), axis=-1) < 0) for g in noise_table)
-
 # %% [markdown]
-# *Figure: noise augmentation matters far more than the pooling; the model trained without
-# noise (dashed) is the worst by far.* Every model gets worse as the noise gets louder. The
-# three noise-augmented poolings' means lie at most {glue:text}`noise_pooling_gap:.1%`
-# apart, while the seeds of one pooling span {glue:text}`noise_seed_range:.1%` on average.
-# These noisy EERs have no bootstrap intervals: read their order as a hint, not a finding.
-# The large effect is noise augmentation itself, at 0 dB:
+# *Figure: EER of each pooling under each condition, with {glue:text}`cv_level:.0%`
+# intervals.* "whole": noise added over the whole utterance; "add": noise added to the
+# middle third; "repl.": the middle third replaced; then the SNR in dB. Top: test-other
+# (mean of the seeds); bottom: the cross-validation (mean of the folds), whose paired
+# differences are:
 
 # %% tags=["remove-input"]
-i0 = SNRS.index(0)
-clean_model = noise_table["asp-scalar-clean"][0]  # (2, snrs)
-aug_seed0 = noise_table["asp-scalar"][SEEDS.index(0)]
-for k, kind in enumerate(("seen", "unseen")):
-    glue(f"clean_model_{kind}_0db", clean_model[k, i0])
-    glue(f"aug_seed0_{kind}_0db", aug_seed0[k, i0])
-    glue(f"aug_ratio_{kind}_0db", clean_model[k, i0] / aug_seed0[k, i0])
-    for p in POOLINGS:
-        glue(f"noisy_mean_{p}_{kind}_0db", noise_table[p][:, k, i0].mean())
-glue("clean_model_clean_eer", shipped["asp-scalar-clean-seed0"]["clean"]["eer"])
-glue("aug_seed0_clean_eer", shipped["asp-scalar-seed0"]["clean"]["eer"])
-glue("aug_mean_clean_eer", mean_over_seeds["asp-scalar"]["eer"])
-for a, b in (("asp-scalar-clean-seed0", "asp-scalar-seed0"), ("asp-scalar-seed0", "asp-scalar-clean-seed0")):
-    lo, hi = shipped[a]["clean"]["eer_ci"]  # "well inside the intervals": each EER in the other's
-    assert lo <= shipped[b]["clean"]["eer"] <= hi, (a, b)
-show_table(["scalar ASP, seed 0", "clean", "seen noise, 0 dB", "unseen noise, 0 dB"],
-           [["trained without noise",
-             f"{shipped['asp-scalar-clean-seed0']['clean']['eer']:.1%}",
-             f"{clean_model[0, i0]:.1%}", f"{clean_model[1, i0]:.1%}"],
-            ["trained with noise", f"{shipped['asp-scalar-seed0']['clean']['eer']:.1%}",
-             f"{aug_seed0[0, i0]:.1%}", f"{aug_seed0[1, i0]:.1%}"]])
+SEGMENTAL = [(sp, m, lab, g, snr) for sp, m, lab in PLACES if sp == "third"
+             for g in GROUPS for snr in SNR_LIST]
+rows, clear = [], {"to": [0, 0], "cv": [0, 0]}  # [ASP clearly lower, ASP clearly higher]
+for sp, m, _, g, snr in SEGMENTAL:
+    row = [f"{'replaced' if m == 'replace' else 'added'}, {g}, {snr:g} dB"]
+    for p in ("asp-scalar", "asp-channel"):
+        d = cv["results"][cond(sp, m, g, snr)]["differences"][f"{p} - stats"]
+        row += [interval(d["eer"], d["ci"], "+"), reading(d, p, "stats")]
+        for k in clear:
+            lo, hi = comparison[{"to": "test_other", "cv": "crossval"}[k]]["results"][
+                cond(sp, m, g, snr)]["differences"][f"{p} - stats"]["ci"]
+            clear[k][0] += hi < 0
+            clear[k][1] += lo > 0
+    rows.append(row)
+show_table(["middle third", "scalar ASP - stats, points [95 %]", "reading",
+            "channel ASP - stats, points [95 %]", "reading"], rows)
+n_seg = 2 * len(SEGMENTAL)
+glue("n_seg", n_seg)
+for k, (lower, higher) in clear.items():
+    glue(f"{k}_seg_lower", lower)
+    glue(f"{k}_seg_higher", higher)
+lower, higher = clear["cv"]
+if lower == 0:
+    verdict = ("ASP does not win: in none of the {n} comparisons is an ASP model's EER clearly"
+               " below statistics pooling's" + (f", and in {higher} it is clearly above" if higher
+                                                 else ""))
+elif lower == n_seg:
+    verdict = "ASP wins: in all {n} comparisons its EER is clearly below statistics pooling's"
+else:
+    verdict = (f"ASP wins in {lower} of the {{n}} comparisons (its EER clearly below statistics"
+               f" pooling's), loses in {higher}, and ties in the rest")
+glue("seg_verdict", verdict.format(n=n_seg))
+seg_short = (f"an ASP model's EER is clearly below statistics pooling's in {lower} of {n_seg}"
+             f" comparisons and clearly above it in {higher}")
+glue("seg_verdict_short", seg_short)
 
 # %% [markdown]
-# *Table: EER of scalar ASP trained with and without noise augmentation.*
+# *Table: paired differences EER(ASP) - EER(statistics pooling) on the cross-validation,
+# with the middle third corrupted; a reading names the lower only when the interval excludes
+# zero.*
 #
-# With the seen noises at 0 dB, the model trained without noise makes
-# {glue:text}`aug_ratio_seen_0db:.1f` times as many errors as the one trained with noise.
-# With the unseen noises, which neither model heard, it makes
-# {glue:text}`aug_ratio_unseen_0db:.1f` times as many: augmenting with
-# {glue:text}`n_seen` noises helped with the others as well. On clean speech the two are
-# close, well inside each other's intervals. Here the noise covers whole utterances, so
-# there is no clean stretch for the attention to prefer; chapter 6 puts noise into part of
-# an utterance and looks at where the attention goes.
+# On the cross-validation, {glue:md}`seg_verdict`. On test-other, with {glue:text}`n_test_speakers` speakers,
+# {glue:text}`to_seg_lower` of the same {glue:text}`n_seg` intervals lie below zero and
+# {glue:text}`to_seg_higher` above it.
+#
+# How much of this is attention's doing? Look at how far each pooling recovers when the
+# noise replaces only the middle third instead of covering the whole utterance, at
+# {glue:text}`snr_low:g` dB
+# (cross-validation, mean of seen and unseen):
+
+# %% tags=["remove-input"]
+def mean_eer(res: dict, name: str, system: str) -> float:
+    """A system's EER under a condition, averaged over the seen and unseen noise groups."""
+    return float(np.mean([res[name.format(g=g)]["systems"][system]["eer"] for g in GROUPS]))
+
+
+recover = {}
+for p in POOLINGS:
+    clean_, whole_, repl_ = (mean_eer(cv["results"], c, p) for c in
+                             ("clean", cond("whole", "add", "{g}", LOW), cond("third", "replace", "{g}", LOW)))
+    recover[p] = (whole_ - repl_) / (whole_ - clean_)
+    for key, v in (("clean", clean_), ("whole", whole_), ("repl", repl_), ("recovered", recover[p])):
+        glue(f"cv_{key}_{p}", v)
+show_table(["pooling", "clean", f"whole utterance, {LOW:g} dB", f"middle third replaced, {LOW:g} dB",
+            "share of the way back to clean"],
+           [[p, f"{100 * mean_eer(cv['results'], 'clean', p):.1f}",
+             f"{100 * mean_eer(cv['results'], cond('whole', 'add', '{g}', LOW), p):.1f}",
+             f"{100 * mean_eer(cv['results'], cond('third', 'replace', '{g}', LOW), p):.1f}",
+             f"{recover[p]:.0%}"] for p in POOLINGS])
+more = [p for p in ("asp-scalar", "asp-channel") if recover[p] > recover["stats"]]
+glue("recover_words", "neither ASP model recovers more of the way than statistics pooling"
+     if not more else "both ASP models recover more of the way than statistics pooling"
+     if len(more) == 2 else f"only {NAMES[more[0]]} recovers more of the way than statistics pooling")
+
+def noise_training(g: str) -> str:
+    """Scalar ASP trained with the recipe against trained clean, whole-utterance noise, LOW dB."""
+    lo, hi = to["results"][cond("whole", "add", g, LOW)]["differences"][
+        "asp-scalar - asp-scalar-clean"]["ci"]
+    return "clearly lower" if hi < 0 else "clearly higher" if lo > 0 else "not clearly different"
+
+
+glue("noise_training", noise_training("seen") + " with the seen noises and "
+     + noise_training("unseen") + " with the unseen ones")
+
+# %% [markdown]
+# *Table: EER in % on the cross-validation, mean of seen and unseen noise; the last column is
+# (whole - replaced) / (whole - clean).*
+#
+# Statistics pooling's own EER gets {glue:text}`cv_recovered_stats:.0%` of the way back to
+# clean when the noise replaces a third instead of covering everything, and
+# {glue:md}`recover_words` (point estimates). Even without attention, the frames of a
+# replaced third can weigh less than their share: the frame layers of *every* model were
+# trained on crops with replaced segments, so they can learn outputs for noise frames that
+# move the pooled mean and standard deviation little. Attention is one way to ignore bad
+# frames; trained frame layers are another, and here every pooling has them.
+#
+# Training with noise at all is a separate question. On test-other, with noise over the
+# whole utterance at {glue:text}`snr_low:g` dB, scalar ASP trained with the recipe has an EER
+# {glue:md}`noise_training`, against the same network trained on clean crops.
+
+# %% tags=["remove-cell"]
+glue("finding_intro", f"{len(test_speakers)} test speakers give wide intervals, so the chapter adds a"
+     f" cross-validation over all {cv['speakers']} training speakers. There, on clean speech,"
+     f" {versus_stats(cv_clean)}; with the middle third of each recording corrupted,"
+     f" {seg_short}.")
 
 # %% [markdown]
 # ## What to remember
@@ -914,24 +1152,25 @@ show_table(["scalar ASP, seed 0", "clean", "seen noise, 0 dB", "unseen noise, 0 
 #   model's EER is known to within about {glue:text}`mean_ci_width:.1%`.
 # - The loss of an angular-margin softmax rises while its margin is phased in; judge
 #   training by the test EER, not by the loss curve.
-# - Seeds matter as much as the pooling here. Compare methods over several seeds, with
-#   paired intervals (`asp_lab.metrics.paired_eer_difference`); one run per method ranks
+# - On test-other the seed moves the EER {glue:md}`seeds_vs_means` the pooling does.
+#   Compare methods over several runs, with paired intervals; one run per method ranks
 #   nothing.
-# - On this data, ASP neither measurably helps nor hurts on clean speech, while noise
-#   augmentation helps a lot under noise, also with noises not seen in training.
+# - A test needs speakers to have power: with {glue:text}`cv_speakers` in cross-validation,
+#   a pooling's interval is {glue:text}`cv_width:.1%` wide, not {glue:text}`to_width:.1%`.
+#   There, on clean speech, {glue:md}`cv_clean_asp_vs_stats`.
+# - Noise over a whole utterance and noise over a third of it test different things. With
+#   a third corrupted, {glue:md}`seg_verdict_short`; statistics pooling itself gets
+#   {glue:text}`cv_recovered_stats:.0%` of the way back to clean: its trained frame layers,
+#   too, have learnt from replaced segments.
 # - Check a trained system against a baseline without training: on a test set with one
-#   session per speaker, plain log-mel statistics already do well.
+#   session per speaker, plain log-mel statistics reach {glue:text}`base_raw_eer:.1%` EER.
 
 # %% [markdown]
 # ## Going further
 #
-# *For readers who want the cost and the full reproduction; the rest of the book does not
-# depend on this section.*
-#
 # ### What attention costs per training step
 #
-# One training step of each pooling, timed on identical batches, the poolings taking turns
-# so that a busy machine slows all of them alike:
+# One training step of each pooling, timed on identical batches, the poolings taking turns:
 
 # %% tags=["remove-input"]
 st = results["step_time"]
@@ -956,17 +1195,19 @@ for p in POOLINGS:
 # the shipped models ({glue:md}`st_device`, one thread).*
 #
 # Channel-wise ASP makes a step {glue:text}`st_ratio_asp-channel:.2f` times as long as
-# statistics pooling. The ratio depends on the machine: on a GPU, or with the wide frame
-# layers of a full x-vector network, the pooling is a smaller share of the step (chapter 7
-# benchmarks the pooling layers on their own).
+# statistics pooling. On a GPU, or with the wide frame layers of a full x-vector network,
+# the pooling is a smaller share of the step (chapter 7).
 #
 # ### How to reproduce
 #
-# Every shipped number comes from one command, `make models`: it trains the
+# Every shipped number comes from two commands. `make models` trains the
 # {glue:text}`n_shipped` models, evaluates them, times the steps, and writes the
 # checkpoints with a provenance file each (commit, command, data checksum, seed, device,
-# training curve) and `results.json`, in {glue:text}`make_models_min:.0f` minutes. One
-# model, and its evaluation:
+# training curve) and `results.json`, in {glue:text}`make_models_min:.0f` minutes.
+# `make experiments` then writes the comparison of this chapter (`comparison.json`: the
+# {glue:text}`cv_n_runs` cross-validation runs and every bootstrap), in
+# {glue:text}`experiments_min:.0f` minutes, and chapter 6's attention grid. One model, and
+# its evaluation:
 #
 # ```bash
 # asp-lab train --pooling asp-scalar --seed 0 --out runs/     # add --device cuda on a GPU
@@ -979,13 +1220,16 @@ for p in POOLINGS:
 
 # %% tags=["remove-cell"]
 glue("make_models_min", results["make_models_seconds"] / 60)
+glue("experiments_min", comparison["provenance"]["seconds"] / 60)
+glue("cv_n_runs", len(cv["runs"]))
 glue("chapter_seconds", time.perf_counter() - CHAPTER_START)
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 (what the normalisation hides).** The raw baseline beat the mean-normalised
-# one by a wide margin. Which half of the raw $[\mu; \sigma]$ does the work? Compute the EER
+# **Exercise 1 (what the normalisation hides).** The raw baseline reached
+# {glue:text}`base_raw_eer:.1%` EER, the mean-normalised one {glue:text}`base_norm_eer:.1%`.
+# Which half of the raw $[\mu; \sigma]$ does the work? Compute the EER
 # of the raw means alone and of the raw standard deviations alone, and explain the result
 # with what you know about the test set's recording sessions.
 #
@@ -1002,7 +1246,7 @@ glue("chapter_seconds", time.perf_counter() - CHAPTER_START)
 # {glue:text}`ex_sd_only:.1%`, exactly the mean-normalised baseline: removing each band's
 # mean changes no standard deviation. The mean log-mel spectrum of an utterance is the long-term
 # spectrum of the voice *and* of the microphone and room. Every test speaker's utterances
-# come from one session, so this spectrum identifies the session, and with it the speaker.
+# come from one session, so this spectrum can identify the session, and with it the speaker.
 # On a test set with sessions that differ within a speaker (VoxCeleb's, for example) this
 # shortcut fails; the per-band normalisation keeps the network from learning to rely on it.
 # ````
@@ -1020,31 +1264,7 @@ glue("chapter_seconds", time.perf_counter() - CHAPTER_START)
 # (so that a gap of that size could stand out) takes
 # $N \approx$ {glue:text}`n_test_speakers` × ({glue:text}`mean_ci_width_points:.1f` /
 # {glue:text}`okabe_gap:.2f`)² ≈ {glue:text}`ex_speakers_needed:,.0f` speakers,
-# and a lower EER makes it a little easier. Seeds add their own spread on top, which only
-# more training runs reduce.
-# ````
-#
-# **Exercise 3 (the live run with statistics pooling).** Train the live model again with
-# `pooling="stats"`, everything else equal, and compare its EER with the scalar-ASP run.
-# Then change the seed. What do you conclude from one pair of runs?
-#
-# ````{admonition} Solution
-# :class: dropdown
-#
-# ```python
-# import contextlib, dataclasses, io
-# for pooling in ("stats", "asp-scalar"):
-#     for seed in (0, 1):
-#         cfg = dataclasses.replace(live, pooling=pooling, seed=seed)
-#         with contextlib.redirect_stdout(io.StringIO()):  # silence the progress lines
-#             net = train.train(cfg, threads=1, progress=False)["model"]
-#         print(pooling, seed, analysis.evaluate(net, bootstrap=0)["eer"])
-# ```
-#
-# Each run takes about as long as the live run above. Compare the gap between the two
-# poolings with the gap between the two seeds of one pooling. When they are of the same
-# size, as for the shipped models, one pair of runs cannot rank the poolings, whichever of
-# the two happens to win it.
+# and seeds add their own spread on top, which only more training runs reduce.
 # ````
 
 # %% tags=["remove-cell"]
@@ -1054,6 +1274,7 @@ mu_only = metrics.cosine_scores(raw_stats[pairs[:, 0], :n], raw_stats[pairs[:, 1
 sd_only = metrics.cosine_scores(raw_stats[pairs[:, 0], n:], raw_stats[pairs[:, 1], n:])
 glue("ex_mu_only", metrics.eer(mu_only, labels_trials)[0])
 glue("ex_sd_only", metrics.eer(sd_only, labels_trials)[0])
+assert np.isclose(metrics.eer(sd_only, labels_trials)[0], baselines["log-mel std, mean-normalised"]["eer"])
 glue("mean_ci_width_points", 100 * width)
 gap = OKABE_VOXCELEB1_EER["stats"] - OKABE_VOXCELEB1_EER["asp"]
 glue("ex_speakers_needed", len(test_speakers) * (100 * width / gap) ** 2)
