@@ -119,7 +119,7 @@ SUBLAYERS = {
               "shipping",
               "cli", "__main__"),
     "experiments": ("measures", "attention_grid", "paired", "crossval"),
-    "viz": ("book", "figures", "det", "controls", "attention_twin", "noise_twin"),
+    "viz": ("book", "figures", "glance", "det", "controls", "attention_twin", "noise_twin"),
     "widgets": ("common", "attention", "noise"),
     "reference": ("wespeaker", "speechbrain"),
     "bench": ("layers", "timing", "machine", "autocast", "ratios", "runner", "report", "cli",

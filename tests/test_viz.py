@@ -168,3 +168,35 @@ def test_chapter_6_twin_rows_share_one_scale_and_notes_follow_the_state():
         shown = {name for name, flag in zip(reader.names, reader.visible, strict=True) if flag}
         assert {f"{m}, {snrs[j]:g} dB" for m in models} <= shown
         assert sum(reader.visible) == 2 * len(models) + 1  # uniform lines, energy, weights
+
+
+# ------------------------------------------------------------------ chapter 6 at a glance
+
+
+def test_chapter_6_glance_bars_are_the_shares_and_bands_the_weights_on_their_time_grid():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(3)
+    frames = 90
+    times = 0.07 + 0.01 * np.arange(frames)  # centre times of the output frames
+    weights = {m: (times, rng.dirichlet(np.ones(frames) * (k + 1)))
+               for k, m in enumerate(("asp-scalar", "asp-channel", "asp-scalar-clean"))}
+    shares = {m: (0.3 + 0.4 * k, 0.2 + 0.4 * k, 0.45 + 0.4 * k) for k, m in enumerate(weights)}
+    fig, axes = viz.attention_glance(rng.normal(size=(40, frames + 14)), weights, shares,
+                                     segment=(0.4, 0.7))
+    bars = axes["bars"].patches
+    assert [b.get_width() for b in bars] == pytest.approx([s[0] for s in shares.values()])
+    heights = [b.get_y() + b.get_height() / 2 for b in bars]
+    assert heights == sorted(heights, reverse=True)  # the first model on top, as its band
+    for name, (t, alpha) in weights.items():
+        (image,) = axes["bands"][name].get_images()
+        assert np.asarray(image.get_array()) == pytest.approx(alpha[None, :] * frames)
+        left, right, _, _ = image.get_extent()
+        step = (right - left) / frames  # column k is centred on times[k]
+        assert left + step * (np.arange(frames) + 0.5) == pytest.approx(t)
+    with pytest.raises(ValueError, match="shares must name the models"):
+        viz.attention_glance(np.zeros((40, frames + 14)), weights, dict(list(shares.items())[:2]))
+    plt.close("all")
