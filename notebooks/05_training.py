@@ -1182,7 +1182,7 @@ show_table(["pooling", "model step (ms)", "ratio to stats", "with batch drawing 
              f"{results['summary'][p]['train_seconds_mean']:.0f}"] for p in POOLINGS])
 glue("st_steps", int(re.search(r"over (\d+) interleaved", st["what"]).group(1)))
 glue("st_threads", prov["threads"])
-glue("st_device", prov["device"])
+glue("st_device", prov["device"].replace(" 1 threads", " 1 thread"))  # as runtime writes it now
 glue("st_torch", results["torch"])
 for p in POOLINGS:
     glue(f"st_ms_{p}", 1000 * st["model_seconds"][p])
@@ -1192,7 +1192,7 @@ for p in POOLINGS:
 
 # %% [markdown]
 # *Table: medians over {glue:text}`st_steps` interleaved steps, on the machine that trained
-# the shipped models ({glue:md}`st_device`, one thread).*
+# the shipped models ({glue:md}`st_device`).*
 #
 # Channel-wise ASP makes a step {glue:text}`st_ratio_asp-channel:.2f` times as long as
 # statistics pooling. On a GPU, or with the wide frame layers of a full x-vector network,

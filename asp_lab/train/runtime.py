@@ -100,7 +100,8 @@ def device_description(device: torch.device) -> str:
     """The GPU's name, or the CPU and its threads, for a run's record. Chapter 7."""
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    n = torch.get_num_threads()
+    return f"cpu: {platform.processor() or platform.machine()}, {n} thread{'' if n == 1 else 's'}"
 
 
 def command_line() -> str:
