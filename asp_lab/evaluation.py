@@ -18,8 +18,8 @@ from .inference import EVAL_THREADS, embed, threads
 from .models import TDNN
 from .noises import add_noise, noise_rng, noise_segment
 
-__all__ = ["SUBSET_FOR_TESTS", "trial_utterances", "corrupted", "embed_all", "Piece", "pieces",
-           "trial_scores", "evaluate"]
+__all__ = ["SUBSET_FOR_TESTS", "trial_utterances", "corrupted", "waveform", "embed_all", "Piece",
+           "pieces", "trial_scores", "evaluate"]
 
 #: Utterances per speaker in the quick evaluation the tests repeat (40 utterances, 780 trials).
 SUBSET_FOR_TESTS = 4
@@ -70,18 +70,23 @@ def corrupted(wave: np.ndarray, i: int, noise: str | None, snr_db: float | None,
                      root)[0]
 
 
+def waveform(item) -> np.ndarray:
+    """The samples a trial side holds: a whole utterance, or a :class:`Piece` of one
+    (samples ``start .. stop - 1``). Chapter 5."""
+    return data.cached_audio(item.path)[getattr(item, "start", 0):getattr(item, "stop", None)]
+
+
 def embed_all(model: TDNN, utts, noise: str | None = None, snr_db: float | None = None,
               seed: int = 0, root: str | None = None, mode: str = "add",
               fraction: float = 1.0) -> np.ndarray:
     """``(N, E)`` embeddings of whole utterances on the CPU with :data:`EVAL_THREADS`
-    threads, each heard as :func:`corrupted` makes it. An item of ``utts`` with ``start``
-    and ``stop`` attributes (a :class:`Piece`) is that stretch of its recording. Chapter 5."""
+    threads, each (:func:`waveform`: an utterance or a :class:`Piece`) heard as
+    :func:`corrupted` makes it. Chapter 5."""
     model = model.cpu().eval()
     embeddings = []
     with threads(EVAL_THREADS):
         for i, u in enumerate(utts):
-            wave = data.cached_audio(u.path)[getattr(u, "start", 0):getattr(u, "stop", None)]
-            wave = corrupted(wave, i, noise, snr_db, mode, fraction, seed, root)
+            wave = corrupted(waveform(u), i, noise, snr_db, mode, fraction, seed, root)
             embeddings.append(embed(model, wave))
     return np.stack(embeddings)
 

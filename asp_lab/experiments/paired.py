@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import data
-from ..evaluation import corrupted
+from ..evaluation import corrupted, waveform
 from ..features import log_mel_torch
 from ..inference import EVAL_THREADS, embed, threads
 from ..train.config import SEEN_NOISES, UNSEEN_NOISES
@@ -48,7 +47,7 @@ CONDITIONS = _conditions()
 def _heard(items, condition: dict | None, seed: int = 0):
     """Each item's waveform under ``condition`` (see :func:`asp_lab.evaluation.corrupted`)."""
     for i, u in enumerate(items):
-        wave = data.cached_audio(u.path)[getattr(u, "start", 0):getattr(u, "stop", None)]
+        wave = waveform(u)
         if condition is not None:
             kind = condition["kinds"][i % len(condition["kinds"])]
             wave = corrupted(wave, i, kind, condition["snr_db"], condition["mode"],
